@@ -1,0 +1,103 @@
+// The event format in code: canonical Cap'n Proto encoding, the signed and
+// hashed byte strings defined in ledger/README.md, and parsed views over
+// stored envelopes and bodies. Parsing never trusts its input: reader limits
+// are explicit, kj exceptions become kInvalidArgument, and a message that is
+// not in canonical form is refused so that one event has exactly one hash.
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "ledger/crypto.h"
+#include "ledger/schema/event.capnp.h"
+
+namespace wattledger::ledger {
+
+inline constexpr absl::string_view kEventSigningDomain = "wattledger/v1/event";
+inline constexpr absl::string_view kCheckpointSigningDomain = "wattledger/v1/checkpoint";
+
+inline absl::Span<const uint8_t> AsBytes(absl::string_view s) {
+  return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+inline absl::string_view AsView(capnp::Data::Reader data) {
+  return absl::string_view(reinterpret_cast<const char*>(data.begin()), data.size());
+}
+inline std::string ToString(capnp::Data::Reader data) { return std::string(AsView(data)); }
+inline capnp::Data::Reader AsData(absl::Span<const uint8_t> bytes) {
+  return capnp::Data::Reader(bytes.data(), bytes.size());
+}
+inline capnp::Data::Reader AsData(absl::string_view bytes) {
+  return capnp::Data::Reader(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+// Canonical bytes of any struct reader (Cap'n Proto canonical form: one
+// segment, no segment table, preorder layout, trailing zeros truncated).
+template <typename Reader>
+std::string Canonical(Reader reader) {
+  kj::Array<capnp::word> words = capnp::canonicalize(reader);
+  auto bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// "wattledger/v1/event" || body: what an event's signature covers.
+std::string EventSigningMessage(absl::string_view body_bytes);
+// "wattledger/v1/checkpoint" || seq (u64 big-endian) || H(seq).
+std::string CheckpointSigningMessage(uint64_t seq, const Hash& chain_hash);
+
+// H(n) = SHA-256 of the canonical bytes of envelope n.
+inline Hash ChainHash(absl::string_view canonical_envelope) { return Sha256(canonical_envelope); }
+inline constexpr Hash kZeroHash{};
+
+void PutU64BigEndian(std::string& out, uint64_t value);
+uint64_t GetU64BigEndian(absl::string_view bytes);  // requires bytes.size() >= 8
+
+// A parsed canonical message of type T that owns its (8-byte aligned) words.
+template <typename T>
+class CanonicalMessage {
+ public:
+  // kInvalidArgument when `bytes` is empty, over `bytes_max`, malformed or not
+  // canonical.
+  static absl::StatusOr<CanonicalMessage> Parse(absl::string_view bytes, size_t bytes_max);
+  typename T::Reader get() const { return root_; }
+  absl::string_view bytes() const { return bytes_; }
+
+ private:
+  struct Holder;
+  std::shared_ptr<Holder> holder_;
+  typename T::Reader root_;
+  absl::string_view bytes_;
+};
+
+using ParsedEnvelope = CanonicalMessage<schema::Envelope>;
+using ParsedBody = CanonicalMessage<schema::EventBody>;
+using ParsedCheckpoint = CanonicalMessage<schema::Checkpoint>;
+
+// Checks the shape of an envelope: field lengths, and that the body parses.
+absl::Status ValidateEnvelopeShape(schema::Envelope::Reader envelope);
+// Checks the shape of a body: idempotency key and stream present and bounded.
+absl::Status ValidateBodyShape(schema::EventBody::Reader body);
+
+// A request as a signer submits it: canonical body bytes and the signature.
+struct SignedRequest {
+  std::string body;  // canonical EventBody bytes
+  KeyId signer_key_id{};
+  Signature signature{};
+  // Optimistic concurrency: the stream version the signer expects to extend
+  // (0 = the stream must be empty). Unset: no expectation.
+  std::optional<uint64_t> expected_stream_version;
+};
+
+// Canonicalises `body` and signs it with `key`.
+SignedRequest SignBody(schema::EventBody::Reader body, const SigningKey& key);
+
+// The JSON text of an envelope with its body decoded, for `wattctl log`.
+std::string EnvelopeToJson(schema::Envelope::Reader envelope);
+
+}  // namespace wattledger::ledger

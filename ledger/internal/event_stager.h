@@ -1,0 +1,39 @@
+// Stages one event that has its seq and envelope into a commit: the event
+// row, its stream index entry, its idempotency record and the inline
+// projections' state. The live writer and replay both go through here, so a
+// replayed store is byte-for-byte the live one. Writer thread only.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "ledger/event_store.h"
+#include "ledger/inline_projection.h"
+
+namespace wattledger::ledger::internal {
+
+class EventStager {
+ public:
+  // `stage_event_rows` false: everything but the event rows themselves (a
+  // replay that rebuilds derived data next to the events it reads).
+  EventStager(EventStore* store, std::vector<InlineProjection*> projections,
+              bool stage_event_rows = true)
+      : store_(store), projections_(std::move(projections)), stage_event_rows_(stage_event_rows) {}
+
+  // Calls every projection's Check; the first refusal is returned.
+  absl::Status Check(const PendingEvent& pending) const;
+  // Stages the event and applies it to every projection.
+  Applied Stage(rocksdb::WriteBatch& batch, const PendingEvent& pending,
+                absl::string_view envelope_bytes, const Hash& chain_hash);
+  // Current version of `stream`, counting what was staged.
+  absl::StatusOr<uint64_t> StreamVersion(const std::string& stream);
+
+ private:
+  EventStore* store_;
+  std::vector<InlineProjection*> projections_;
+  bool stage_event_rows_;
+  absl::flat_hash_map<std::string, uint64_t> stream_versions_;
+};
+
+}  // namespace wattledger::ledger::internal

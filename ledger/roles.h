@@ -1,0 +1,21 @@
+// Which role may sign which event kind. One checked-in table, deny by
+// default; the append pipeline and the offline verifier both consult it, so
+// an auditor can check every event was signed by a key allowed to sign it.
+#pragma once
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "ledger/schema/event.capnp.h"
+
+namespace wattledger::ledger {
+
+using Role = schema::Role;
+using EventKind = schema::EventBody::Which;
+
+bool RoleMayIssue(Role role, EventKind kind);
+absl::string_view RoleName(Role role);
+absl::StatusOr<Role> ParseRole(absl::string_view name);
+absl::string_view EventKindName(EventKind kind);
+
+}  // namespace wattledger::ledger
