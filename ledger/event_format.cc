@@ -127,8 +127,12 @@ absl::Status ValidateEnvelopeShape(schema::Envelope::Reader envelope) {
 }
 
 SignedRequest SignBody(schema::EventBody::Reader body, const SigningKey& key) {
+  return SignBodyBytes(Canonical(body), key);
+}
+
+SignedRequest SignBodyBytes(std::string canonical_body, const SigningKey& key) {
   SignedRequest request;
-  request.body = Canonical(body);
+  request.body = std::move(canonical_body);
   request.signer_key_id = key.key_id();
   request.signature = key.Sign(AsBytes(EventSigningMessage(request.body)));
   return request;

@@ -96,6 +96,8 @@ struct SignedRequest {
 
 // Canonicalises `body` and signs it with `key`.
 SignedRequest SignBody(schema::EventBody::Reader body, const SigningKey& key);
+// Signs canonical body bytes with `key`.
+SignedRequest SignBodyBytes(std::string canonical_body, const SigningKey& key);
 
 // The JSON text of an envelope with its body decoded, for `wattctl log`.
 std::string EnvelopeToJson(schema::Envelope::Reader envelope);

@@ -1,0 +1,49 @@
+# The first RPC interface of wattd: submit signed requests, read the log,
+# its head and its signed checkpoints. Served on loopback (plaintext) until
+# the TLS services arrive; every state change is authorised by the request's
+# own signature, never by the connection.
+@0x8f8e1d728cb9748e;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("wattledger::rpc");
+using Event = import "/ledger/schema/event.capnp";
+
+# absl::StatusCode numbers (0 = OK) with a human-readable message.
+struct Status {
+  code @0 :UInt32;
+  message @1 :Text;
+}
+
+struct SignedRequest {
+  body @0 :Data;                         # canonical EventBody bytes
+  signerKeyId @1 :Data;                  # 32 bytes
+  signature @2 :Data;                    # 64 bytes
+  expectedStreamVersion @3 :Int64 = -1;  # -1: no expectation
+}
+
+struct AppendOutcome {
+  status @0 :Status;
+  seq @1 :UInt64;
+  chainHash @2 :Data;
+  result @3 :Data;
+  duplicate @4 :Bool;                    # an idempotent retry; nothing appended
+}
+
+struct KeyInfo {
+  keyId @0 :Data;
+  publicKey @1 :Data;
+  role @2 :Event.Role;
+  holder @3 :Text;
+  revoked @4 :Bool;
+  registeredSeq @5 :UInt64;
+}
+
+interface Ledger {
+  submit @0 (request :SignedRequest) -> (outcome :AppendOutcome);
+  # Up to `limit` (capped by the server) canonical envelopes from `fromSeq`.
+  events @1 (fromSeq :UInt64, limit :UInt32) -> (envelopes :List(Data));
+  streamEvents @2 (stream :Text, fromVersion :UInt64, limit :UInt32) -> (envelopes :List(Data));
+  head @3 () -> (seq :UInt64, chainHash :Data, ledgerPublicKey :Data);
+  checkpoints @4 (fromSeq :UInt64, limit :UInt32) -> (checkpoints :List(Data));
+  keys @5 () -> (keys :List(KeyInfo));
+}

@@ -1,0 +1,145 @@
+#include "api/rpc/ledger_client.h"
+
+#include <capnp/ez-rpc.h>
+
+#include "absl/strings/str_cat.h"
+#include "api/rpc/ledger.capnp.h"
+#include "api/rpc/status_convert.h"
+
+namespace wattledger::rpc {
+namespace {
+
+using ledger::AsData;
+
+template <size_t N>
+std::array<uint8_t, N> Fixed(capnp::Data::Reader data) {
+  std::array<uint8_t, N> out{};
+  if (data.size() == N) std::memcpy(out.data(), data.begin(), N);
+  return out;
+}
+
+// Runs `call` and turns a kj exception (a dropped connection, a server-side
+// failure) into kUnavailable with its description.
+template <typename Call>
+auto Guard(Call call) -> decltype(call()) {
+  decltype(call()) result = absl::UnknownError("no reply");
+  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() { result = call(); })) {
+    return absl::UnavailableError(
+        absl::StrCat("RPC failed: ", exception->getDescription().cStr()));
+  }
+  return result;
+}
+
+std::vector<std::string> DataList(capnp::List<capnp::Data>::Reader list) {
+  std::vector<std::string> out;
+  out.reserve(list.size());
+  for (auto item : list) out.push_back(ledger::ToString(item));
+  return out;
+}
+
+}  // namespace
+
+struct LedgerClient::Impl {
+  explicit Impl(const std::string& address) : client(address), ledger(client.getMain<Ledger>()) {}
+  capnp::EzRpcClient client;
+  Ledger::Client ledger;
+};
+
+LedgerClient::LedgerClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+LedgerClient::~LedgerClient() = default;
+
+absl::StatusOr<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& address) {
+  std::unique_ptr<Impl> impl;
+  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() { impl = std::make_unique<Impl>(address); })) {
+    return absl::UnavailableError(absl::StrCat("cannot reach wattd at ", address, ": ",
+                                               exception->getDescription().cStr()));
+  }
+  std::unique_ptr<LedgerClient> client(new LedgerClient(std::move(impl)));
+  auto head = client->Head();  // fail fast when nothing listens
+  if (!head.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach wattd at ", address, ": ", head.status().message()));
+  }
+  return client;
+}
+
+absl::StatusOr<ledger::AppendResult> LedgerClient::Submit(const ledger::SignedRequest& request) {
+  return Guard([&]() -> absl::StatusOr<ledger::AppendResult> {
+    auto call = impl_->ledger.submitRequest();
+    auto out = call.initRequest();
+    out.setBody(AsData(request.body));
+    out.setSignerKeyId(AsData(absl::MakeConstSpan(request.signer_key_id)));
+    out.setSignature(AsData(absl::MakeConstSpan(request.signature)));
+    if (request.expected_stream_version.has_value()) {
+      out.setExpectedStreamVersion(static_cast<int64_t>(*request.expected_stream_version));
+    }
+    auto response = call.send().wait(impl_->client.getWaitScope());
+    auto outcome = response.getOutcome();
+    absl::Status status = ToStatus(outcome.getStatus());
+    if (!status.ok()) return status;
+    return ledger::AppendResult{.seq = outcome.getSeq(),
+                                .chain_hash = Fixed<32>(outcome.getChainHash()),
+                                .result = ledger::ToString(outcome.getResult()),
+                                .duplicate = outcome.getDuplicate()};
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> LedgerClient::Events(uint64_t from_seq, uint32_t limit) {
+  return Guard([&]() -> absl::StatusOr<std::vector<std::string>> {
+    auto call = impl_->ledger.eventsRequest();
+    call.setFromSeq(from_seq);
+    call.setLimit(limit);
+    return DataList(call.send().wait(impl_->client.getWaitScope()).getEnvelopes());
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> LedgerClient::StreamEvents(const std::string& stream,
+                                                                    uint64_t from_version,
+                                                                    uint32_t limit) {
+  return Guard([&]() -> absl::StatusOr<std::vector<std::string>> {
+    auto call = impl_->ledger.streamEventsRequest();
+    call.setStream(stream);
+    call.setFromVersion(from_version);
+    call.setLimit(limit);
+    return DataList(call.send().wait(impl_->client.getWaitScope()).getEnvelopes());
+  });
+}
+
+absl::StatusOr<RemoteHead> LedgerClient::Head() {
+  return Guard([&]() -> absl::StatusOr<RemoteHead> {
+    auto response = impl_->ledger.headRequest().send().wait(impl_->client.getWaitScope());
+    RemoteHead head;
+    head.head.seq = response.getSeq();
+    head.head.chain_hash = Fixed<32>(response.getChainHash());
+    head.ledger_public_key = Fixed<32>(response.getLedgerPublicKey());
+    return head;
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> LedgerClient::Checkpoints(uint64_t from_seq,
+                                                                   uint32_t limit) {
+  return Guard([&]() -> absl::StatusOr<std::vector<std::string>> {
+    auto call = impl_->ledger.checkpointsRequest();
+    call.setFromSeq(from_seq);
+    call.setLimit(limit);
+    return DataList(call.send().wait(impl_->client.getWaitScope()).getCheckpoints());
+  });
+}
+
+absl::StatusOr<std::vector<RemoteKey>> LedgerClient::Keys() {
+  return Guard([&]() -> absl::StatusOr<std::vector<RemoteKey>> {
+    auto response = impl_->ledger.keysRequest().send().wait(impl_->client.getWaitScope());
+    std::vector<RemoteKey> out;
+    for (auto info : response.getKeys()) {
+      out.push_back(RemoteKey{.key_id = Fixed<32>(info.getKeyId()),
+                              .public_key = Fixed<32>(info.getPublicKey()),
+                              .role = info.getRole(),
+                              .holder = info.getHolder().cStr(),
+                              .revoked = info.getRevoked(),
+                              .registered_seq = info.getRegisteredSeq()});
+    }
+    return out;
+  });
+}
+
+}  // namespace wattledger::rpc

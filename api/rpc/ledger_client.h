@@ -1,0 +1,52 @@
+// A blocking client for rpc::Ledger, used by wattctl and tests. Each call
+// runs the client's own event loop until the reply arrives; one client per
+// thread. Transport failures (refused, reset) are kUnavailable; the server's
+// refusals keep their own codes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ledger/event_format.h"
+#include "ledger/event_store.h"
+#include "ledger/ledger.h"
+
+namespace wattledger::rpc {
+
+struct RemoteHead {
+  ledger::Head head;
+  ledger::PublicKey ledger_public_key{};
+};
+
+struct RemoteKey {
+  ledger::KeyId key_id{};
+  ledger::PublicKey public_key{};
+  ledger::Role role = ledger::Role::AUDITOR;
+  std::string holder;
+  bool revoked = false;
+  uint64_t registered_seq = 0;
+};
+
+class LedgerClient {
+ public:
+  // Connects to host:port. kUnavailable when nothing answers.
+  static absl::StatusOr<std::unique_ptr<LedgerClient>> Connect(const std::string& address);
+  ~LedgerClient();
+
+  absl::StatusOr<ledger::AppendResult> Submit(const ledger::SignedRequest& request);
+  absl::StatusOr<std::vector<std::string>> Events(uint64_t from_seq, uint32_t limit);
+  absl::StatusOr<std::vector<std::string>> StreamEvents(const std::string& stream,
+                                                        uint64_t from_version, uint32_t limit);
+  absl::StatusOr<RemoteHead> Head();
+  absl::StatusOr<std::vector<std::string>> Checkpoints(uint64_t from_seq, uint32_t limit);
+  absl::StatusOr<std::vector<RemoteKey>> Keys();
+
+ private:
+  struct Impl;
+  explicit LedgerClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wattledger::rpc

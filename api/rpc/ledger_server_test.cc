@@ -1,0 +1,81 @@
+#include "api/rpc/ledger_server.h"
+
+#include <gtest/gtest.h>
+
+#include "api/rpc/ledger_client.h"
+#include "tests/testing/ledger_fixture.h"
+
+namespace wattledger::rpc {
+namespace {
+
+using testing::DepositBody;
+using testing::Sign;
+using testing::TestLedger;
+
+class RpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = RpcServer::Start(t_.ledger(), RpcServerOptions{.listen = "127.0.0.1:0"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto client = LedgerClient::Connect("127.0.0.1:" + std::to_string(server_->port()));
+    ASSERT_TRUE(client.ok()) << client.status();
+    client_ = std::move(*client);
+  }
+
+  TestLedger t_;
+  std::unique_ptr<RpcServer> server_;
+  std::unique_ptr<LedgerClient> client_;
+};
+
+TEST_F(RpcTest, SubmitOverLoopbackAppendsAndRetryReturnsTheFirstResult) {
+  auto request = Sign(DepositBody("rpc-1", t_.now_us(), "B-202", 1000), t_.cashier());
+  auto first = client_->Submit(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->duplicate);
+  auto again = client_->Submit(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->seq, first->seq);
+  EXPECT_EQ(again->chain_hash, first->chain_hash);
+
+  auto head = client_->Head();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->head.seq, first->seq);
+  EXPECT_EQ(head->head.chain_hash, first->chain_hash);
+  EXPECT_EQ(head->ledger_public_key, t_.ledger_key().public_key());
+
+  auto events = client_->Events(1, 100);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), first->seq);
+  EXPECT_EQ(ledger::ChainHash(events->back()), first->chain_hash);
+
+  auto stream = client_->StreamEvents("room:B-202", 1, 10);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_EQ(stream->size(), 1u);
+  EXPECT_EQ(stream->front(), events->back());
+}
+
+TEST_F(RpcTest, RefusalsKeepTheirCodeAcrossTheWire) {
+  auto request = Sign(DepositBody("rpc-bad", t_.now_us(), "B-202", 1000), t_.cashier());
+  request.signature[0] ^= 1;
+  auto result = client_->Submit(request);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kUnauthenticated);
+  auto auditor_deposit = Sign(DepositBody("rpc-admin", t_.now_us(), "B-202", 1), t_.admin());
+  EXPECT_EQ(client_->Submit(auditor_deposit).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(t_.ledger().head().seq, 3u);
+}
+
+TEST(RpcServer, RefusesPlaintextOffLoopback) {
+  TestLedger t;
+  auto server = RpcServer::Start(t.ledger(), RpcServerOptions{.listen = "0.0.0.0:0"});
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(LedgerClient, NothingListeningIsUnavailable) {
+  auto client = LedgerClient::Connect("127.0.0.1:1");
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace wattledger::rpc

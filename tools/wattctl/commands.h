@@ -1,0 +1,21 @@
+// wattctl's subcommands as library functions over parsed flags, so main()
+// stays a dispatcher. Each returns the process exit code: 0 success, 1 a
+// refusal or failed check (printed), 2 bad usage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace wattledger::wattctl {
+
+int Init();
+int Keygen();
+int KeyRegister();
+int KeyRevoke();
+int KeyList();
+int Head();
+int Log();
+int Verify();
+int Export();
+
+}  // namespace wattledger::wattctl

@@ -1,0 +1,60 @@
+// wattctl: the operator's and auditor's command line. Commands that change
+// the ledger are signed locally with the caller's key file and submitted to
+// wattd over RPC; log, verify and export also read a data directory directly
+// (as a RocksDB secondary, so they work while wattd runs) or an export file.
+#include <cstdio>
+#include <functional>
+#include <map>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_join.h"
+#include "tools/common/cli.h"
+#include "tools/wattctl/commands.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(wattctl <command> [flags]
+
+  init      --data DIR [--campus NAME]           create a ledger: ledger key, first admin key
+  keygen    --out FILE.pem                       new Ed25519 key (FILE.pem 0600, FILE.pub)
+  key register --key ADMIN.pem --public-key HEX|FILE.pub --role ROLE [--holder NAME]
+  key revoke   --key ADMIN.pem --key_id HEX [--reason TEXT]
+  key list  [--server ADDR | --data DIR]
+  head      [--server ADDR | --data DIR]
+  log       [--server ADDR | --data DIR] [--from SEQ] [--limit N] [--stream NAME]
+  verify    --data DIR | --server ADDR | --file FILE[,FILE...] [--ledger-key HEX|FILE.pub]
+  export    (--data DIR | --server ADDR) --out FILE [--from SEQ]
+
+Private keys may be passphrase-protected: --passphrase_file FILE or $WATTLEDGER_PASSPHRASE.
+Roles: admin, operator, cashier, card-center, ingest, auditor.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  auto args = wattledger::tools::NormaliseArgs(argc, argv);
+  if (!args.ok()) {
+    std::fprintf(stderr, "wattctl: %s\n", std::string(args.status().message()).c_str());
+    return 2;
+  }
+  std::vector<char*> pointers;
+  for (auto& arg : *args) pointers.push_back(arg.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
+  std::vector<std::string> words(positional.begin() + 1, positional.end());
+  std::string command = absl::StrJoin(words, " ");
+
+  namespace w = wattledger::wattctl;
+  const std::map<std::string, std::function<int()>> commands = {
+      {"init", w::Init},        {"keygen", w::Keygen},         {"key register", w::KeyRegister},
+      {"key revoke", w::KeyRevoke}, {"key list", w::KeyList},  {"head", w::Head},
+      {"log", w::Log},          {"verify", w::Verify},         {"export", w::Export},
+  };
+  auto it = commands.find(command);
+  if (it == commands.end()) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  return it->second();
+}

@@ -1,0 +1,104 @@
+// wattd: the wattledger server. Opens the ledger under --data (verifying the
+// chain tail), serves the RPC interface on loopback, and on SIGTERM or SIGINT
+// stops admitting, drains the writer, writes a final checkpoint and exits.
+#include <signal.h>
+
+#include <filesystem>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "api/rpc/ledger_server.h"
+#include "ledger/ledger.h"
+#include "ledger/structured_log.h"
+#include "tools/common/cli.h"
+
+ABSL_FLAG(std::string, data, "data", "data directory, created by `wattctl init`");
+ABSL_FLAG(std::string, rpc_listen, "127.0.0.1:7600", "host:port of the Cap'n Proto RPC service");
+ABSL_FLAG(std::string, ledger_key, "", "the ledger's private key (default DATA/keys/ledger.pem)");
+ABSL_FLAG(std::string, passphrase_file, "",
+          "file holding the ledger key's passphrase (else $WATTLEDGER_PASSPHRASE)");
+ABSL_FLAG(int64_t, time_window_seconds, 300, "accepted distance of issued-at from the ledger clock");
+ABSL_FLAG(uint64_t, checkpoint_every_events, 10000, "sign a checkpoint every N events");
+ABSL_FLAG(int64_t, checkpoint_every_seconds, 10, "or every T seconds when events arrived");
+ABSL_FLAG(int32_t, verify_threads, 2, "threads checking signatures");
+
+namespace wattledger {
+namespace {
+
+using ledger::LogEvent;
+
+int Fatal(absl::string_view what, const absl::Status& status) {
+  LogEvent("error", what, {{"status", std::string(status.ToString())}});
+  return 1;
+}
+
+int Run() {
+  std::string data = absl::GetFlag(FLAGS_data);
+  std::string key_path = absl::GetFlag(FLAGS_ledger_key);
+  if (key_path.empty()) key_path = data + "/keys/ledger.pem";
+  auto ledger_key = tools::LoadKeyFile(key_path, absl::GetFlag(FLAGS_passphrase_file));
+  if (!ledger_key.ok()) return Fatal("ledger_key_unreadable", ledger_key.status());
+
+  ledger::LedgerOptions options;
+  options.data_dir = data + "/ledger";
+  options.ledger_key = *ledger_key;
+  options.time_window_us = absl::GetFlag(FLAGS_time_window_seconds) * 1'000'000;
+  options.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
+  options.checkpoint_every_us = absl::GetFlag(FLAGS_checkpoint_every_seconds) * 1'000'000;
+  options.verify_threads = absl::GetFlag(FLAGS_verify_threads);
+  auto opened = ledger::Ledger::Open(options);
+  if (!opened.ok()) return Fatal("ledger_open_failed", opened.status());
+  std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
+  ledger::Head head = ledger->head();
+  LogEvent("info", "ledger_opened",
+           {{"data", data},
+            {"head_seq", head.seq},
+            {"head_hash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))},
+            {"ledger_key", ledger::ToHex(absl::MakeConstSpan(ledger->ledger_public_key()))}});
+
+  auto server = rpc::RpcServer::Start(
+      *ledger, rpc::RpcServerOptions{.listen = absl::GetFlag(FLAGS_rpc_listen)});
+  if (!server.ok()) return Fatal("rpc_start_failed", server.status());
+  std::string listen = absl::GetFlag(FLAGS_rpc_listen);
+  listen = listen.substr(0, listen.rfind(':') + 1) + std::to_string((*server)->port());
+  LogEvent("info", "rpc_listening", {{"address", listen}});
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  LogEvent("info", "stopping", {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
+  (*server)->Stop();
+  ledger->Stop();
+  head = ledger->head();
+  LogEvent("info", "stopped",
+           {{"head_seq", head.seq}, {"head_hash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))}});
+  return 0;
+}
+
+}  // namespace
+}  // namespace wattledger
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::SetProgramUsageMessage("wattd --data DIR [--rpc_listen 127.0.0.1:7600] [--config FILE]");
+  auto args = wattledger::tools::NormaliseArgs(argc, argv);
+  if (!args.ok()) {
+    wattledger::ledger::LogEvent("error", "bad_arguments", {{"status", std::string(args.status().message())}});
+    return 2;
+  }
+  std::vector<char*> pointers;
+  for (auto& arg : *args) pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
+  return wattledger::Run();
+}
