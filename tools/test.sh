@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Quick start, step 2 (and what CI runs): install what is missing, build the
+# test suite with warnings as errors, run it, then build and run it again
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# `tools/test.sh --fast` skips the sanitizer pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+
+cmake --preset dev >/dev/null
+cmake --build --preset dev
+ctest --preset dev
+
+if [ "${1:-}" != "--fast" ]; then
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan
+fi
