@@ -40,6 +40,19 @@ struct CanonicalMessage<T>::Holder {
 template <typename T>
 absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::Parse(absl::string_view bytes,
                                                                size_t bytes_max) {
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/true);
+}
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseTrusted(absl::string_view bytes,
+                                                                      size_t bytes_max) {
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/false);
+}
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_view bytes,
+                                                                   size_t bytes_max,
+                                                                   bool check_canonical) {
   if (bytes.empty()) return absl::InvalidArgumentError("empty message");
   if (bytes.size() > bytes_max) {
     return absl::InvalidArgumentError(
@@ -60,6 +73,7 @@ absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::Parse(absl::string_view
   KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
                 holder->reader.emplace(kj::arrayPtr(holder->segments, 1), options);
                 message.root_ = holder->reader->template getRoot<T>();
+                if (!check_canonical) return;
                 // Canonical bytes are unique: re-encoding must give exactly the
                 // input, padding included, or the hash would not pin the event.
                 kj::Array<capnp::word> again = capnp::canonicalize(message.root_);

@@ -65,11 +65,16 @@ class CanonicalMessage {
   // kInvalidArgument when `bytes` is empty, over `bytes_max`, malformed or not
   // canonical.
   static absl::StatusOr<CanonicalMessage> Parse(absl::string_view bytes, size_t bytes_max);
+  // As Parse, without re-encoding to check canonical form: for bytes this
+  // process already checked (its own store). Still bounded by reader limits.
+  static absl::StatusOr<CanonicalMessage> ParseTrusted(absl::string_view bytes, size_t bytes_max);
   typename T::Reader get() const { return root_; }
   absl::string_view bytes() const { return bytes_; }
 
  private:
   struct Holder;
+  static absl::StatusOr<CanonicalMessage> ParseImpl(absl::string_view bytes, size_t bytes_max,
+                                                    bool check_canonical);
   std::shared_ptr<Holder> holder_;
   typename T::Reader root_;
   absl::string_view bytes_;

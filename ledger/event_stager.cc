@@ -21,12 +21,14 @@ absl::StatusOr<uint64_t> EventStager::StreamVersion(const std::string& stream) {
 Applied EventStager::Stage(rocksdb::WriteBatch& batch, const PendingEvent& pending,
                            absl::string_view envelope_bytes, const Hash& chain_hash) {
   auto body = pending.body;
-  std::string stream(body.getStream().cStr(), body.getStream().size());
-  auto version = StreamVersion(stream);
-  WL_CHECK(version.ok());
-  if (stage_event_rows_) store_->StageEvent(batch, pending.seq, envelope_bytes);
-  store_->StageStreamIndex(batch, stream, *version + 1, pending.seq);
-  stream_versions_[stream] = *version + 1;
+  if (rows_ == Rows::kAll) store_->StageEvent(batch, pending.seq, envelope_bytes);
+  if (rows_ != Rows::kStateOnly) {
+    std::string stream(body.getStream().cStr(), body.getStream().size());
+    auto version = StreamVersion(stream);
+    WL_CHECK(version.ok());
+    store_->StageStreamIndex(batch, stream, *version + 1, pending.seq);
+    stream_versions_[stream] = *version + 1;
+  }
 
   StateWriter writer(store_, &batch);
   Applied applied;
@@ -35,6 +37,7 @@ Applied EventStager::Stage(rocksdb::WriteBatch& batch, const PendingEvent& pendi
     if (!one.result.empty()) applied.result = std::move(one.result);
     for (auto& derived : one.derived_bodies) applied.derived_bodies.push_back(std::move(derived));
   }
+  if (rows_ == Rows::kStateOnly) return applied;
   absl::string_view key(body.getIdempotencyKey().cStr(), body.getIdempotencyKey().size());
   store_->StageIdempotency(batch, pending.signer, key,
                            IdempotencyRecord{.seq = pending.seq,

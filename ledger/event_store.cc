@@ -1,8 +1,11 @@
 #include "ledger/event_store.h"
 
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -79,12 +82,28 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
   db_options.paranoid_checks = true;
   db_options.IncreaseParallelism(2);
   db_options.max_open_files = options.mode == StoreMode::kSecondary ? -1 : 1000;
+  // Every submission looks up its idempotency key, and nearly all are new:
+  // a bloom filter answers those misses without reading table blocks.
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
 
   std::unique_ptr<EventStore> store(new EventStore());
   store->family_names_ = {std::string(rocksdb::kDefaultColumnFamilyName), std::string(kEvents),
                           std::string(kStreams),  std::string(kIdempotency),
                           std::string(kState),    std::string(kMeta)};
   for (const auto& name : options.projection_families) store->family_names_.push_back(name);
+  // RocksDB must open every family a store has: add the ones this process
+  // does not use (a projection another version created) so opening works.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+    for (const auto& name : existing) {
+      if (std::find(store->family_names_.begin(), store->family_names_.end(), name) ==
+          store->family_names_.end()) {
+        store->family_names_.push_back(name);
+      }
+    }
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : store->family_names_) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(db_options));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/status_macros.h"
+#include "ledger/structured_log.h"
 
 namespace wattledger::ledger {
 
@@ -353,6 +354,9 @@ void Ledger::WriteFinalCheckpoint() {
 }
 
 void Ledger::Fail(absl::Status status) {
+  LogEvent("error", "ledger_write_failed",
+           {{"status", std::string(status.ToString())},
+            {"durable_head_seq", head().seq}});
   absl::MutexLock lock(&head_mu_);
   if (failed_.ok()) {
     failed_ = absl::UnavailableError(

@@ -13,9 +13,17 @@
 
 namespace wattledger::ledger {
 
+enum class ReplayMode {
+  // Re-encode-checks every event, recomputes the chain, and writes events,
+  // both indexes and inline state: the target equals the live store.
+  kFull,
+  // Trusts the local store (the verifier is what checks it) and rebuilds
+  // inline state only: how fast state comes back from events.
+  kStateOnly,
+};
+
 struct ReplayOptions {
-  bool check_chain = true;   // recompute every H(n) and check prev hashes
-  bool copy_events = true;   // also write the events family into the target
+  ReplayMode mode = ReplayMode::kFull;
   uint64_t to_seq = UINT64_MAX;
 };
 

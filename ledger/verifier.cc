@@ -1,6 +1,9 @@
 #include "ledger/verifier.h"
 
+#include <deque>
 #include <thread>
+
+#include "absl/synchronization/mutex.h"
 
 #include "absl/strings/str_cat.h"
 #include "ledger/event_format.h"
@@ -24,7 +27,85 @@ std::array<uint8_t, N> Fixed(capnp::Data::Reader data) {
 
 }  // namespace
 
-Verifier::Verifier(VerifyOptions options) : options_(std::move(options)) {}
+// Worker threads that check queued signature batches and remember the
+// smallest seq whose signature is bad. Add() applies backpressure so the
+// queue holds a few batches at most.
+class Verifier::SignaturePool {
+ public:
+  explicit SignaturePool(int threads) {
+    for (int i = 0; i < std::max(1, threads); ++i) workers_.emplace_back([this]() { Work(); });
+  }
+  ~SignaturePool() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (auto& worker : workers_) worker.join();
+  }
+
+  void Add(std::vector<SignatureJob> jobs) {
+    if (jobs.empty()) return;
+    absl::MutexLock lock(&mu_);
+    auto has_room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return queue_.size() < kQueuedBatchesMax;
+    };
+    mu_.Await(absl::Condition(&has_room));
+    // Split so every worker gets a share of one batch.
+    size_t share = (jobs.size() + workers_.size() - 1) / workers_.size();
+    for (size_t begin = 0; begin < jobs.size(); begin += share) {
+      size_t end = std::min(jobs.size(), begin + share);
+      queue_.emplace_back(std::make_move_iterator(jobs.begin() + begin),
+                          std::make_move_iterator(jobs.begin() + end));
+    }
+  }
+
+  std::optional<uint64_t> Drain() {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return queue_.empty() && busy_ == 0; };
+    mu_.Await(absl::Condition(&idle));
+    if (first_bad_ == UINT64_MAX) return std::nullopt;
+    return first_bad_;
+  }
+
+ private:
+  static constexpr size_t kQueuedBatchesMax = 8;
+
+  void Work() {
+    while (true) {
+      std::vector<SignatureJob> batch;
+      {
+        absl::MutexLock lock(&mu_);
+        auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !queue_.empty();
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (queue_.empty()) return;
+        batch = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+      }
+      uint64_t bad = UINT64_MAX;
+      for (const SignatureJob& job : batch) {
+        if (!job.key->Verify(AsBytes(job.message), job.signature)) bad = std::min(bad, job.seq);
+      }
+      absl::MutexLock lock(&mu_);
+      first_bad_ = std::min(first_bad_, bad);
+      --busy_;
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::vector<SignatureJob>> queue_ ABSL_GUARDED_BY(mu_);
+  int busy_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t first_bad_ ABSL_GUARDED_BY(mu_) = UINT64_MAX;
+  std::vector<std::thread> workers_;
+};
+
+Verifier::Verifier(VerifyOptions options)
+    : options_(std::move(options)), pool_(std::make_unique<SignaturePool>(options_.threads)) {}
+
+Verifier::~Verifier() = default;
 
 absl::Status Verifier::AddCheckpoint(absl::string_view canonical_checkpoint) {
   auto parsed = ParsedCheckpoint::Parse(canonical_checkpoint, 1024);
@@ -134,28 +215,6 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
   return absl::OkStatus();
 }
 
-absl::Status Verifier::CheckSignatures(std::vector<SignatureJob>& jobs) {
-  if (jobs.empty()) return absl::OkStatus();
-  size_t threads = static_cast<size_t>(std::max(1, options_.threads));
-  threads = std::min(threads, (jobs.size() + 255) / 256);
-  std::vector<uint64_t> first_bad(threads, UINT64_MAX);
-  auto work = [&jobs, &first_bad, threads](size_t index) {
-    for (size_t i = index; i < jobs.size(); i += threads) {
-      if (!jobs[i].key->Verify(AsBytes(jobs[i].message), jobs[i].signature)) {
-        first_bad[index] = std::min(first_bad[index], jobs[i].seq);
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t i = 1; i < threads; ++i) pool.emplace_back(work, i);
-  work(0);
-  for (auto& thread : pool) thread.join();
-  uint64_t bad = *std::min_element(first_bad.begin(), first_bad.end());
-  jobs.clear();
-  if (bad != UINT64_MAX) return Bad(bad, "bad signature");
-  return absl::OkStatus();
-}
-
 absl::Status Verifier::AddEnvelopes(const std::vector<std::string>& envelopes) {
   WL_RETURN_IF_ERROR(failed_);
   std::vector<SignatureJob> jobs;
@@ -165,14 +224,22 @@ absl::Status Verifier::AddEnvelopes(const std::vector<std::string>& envelopes) {
     status = CheckOne(bytes, jobs);
     if (!status.ok()) break;
   }
+  pool_->Add(std::move(jobs));
+  if (status.ok()) return absl::OkStatus();
   // A bad signature before the first other problem is the first problem.
-  absl::Status signatures = CheckSignatures(jobs);
-  failed_ = !signatures.ok() ? signatures : status;
+  std::optional<uint64_t> bad = DrainSignatures();
+  failed_ = bad.has_value() ? Bad(*bad, "bad signature") : status;
   return failed_;
 }
 
+std::optional<uint64_t> Verifier::DrainSignatures() { return pool_->Drain(); }
+
 absl::StatusOr<VerifySummary> Verifier::Finish() {
   WL_RETURN_IF_ERROR(failed_);
+  if (std::optional<uint64_t> bad = DrainSignatures(); bad.has_value()) {
+    failed_ = Bad(*bad, "bad signature");
+    return failed_;
+  }
   if (unresolved_break_ != 0) {
     // The last event does not link to its predecessor and has no successor:
     // a signed checkpoint over it tells which of the two was altered.

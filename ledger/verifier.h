@@ -41,6 +41,7 @@ struct VerifySummary {
 class Verifier {
  public:
   explicit Verifier(VerifyOptions options);
+  ~Verifier();
 
   // All checkpoints are added before the events. kDataLoss for a malformed one.
   absl::Status AddCheckpoint(absl::string_view canonical_checkpoint);
@@ -57,11 +58,14 @@ class Verifier {
     std::string message;
     Signature signature;
   };
+  class SignaturePool;
   absl::Status CheckOne(absl::string_view bytes, std::vector<SignatureJob>& jobs);
-  absl::Status CheckSignatures(std::vector<SignatureJob>& jobs);
+  // Waits for every queued signature; the first bad one's seq, if any.
+  std::optional<uint64_t> DrainSignatures();
   absl::Status CheckCheckpointAt(uint64_t seq, const Hash& hash);
 
   VerifyOptions options_;
+  std::unique_ptr<SignaturePool> pool_;  // checks signatures while we check the rest
   VerifySummary summary_;
   KeyRegistry keys_;
   std::map<uint64_t, std::pair<Hash, Signature>> checkpoints_;

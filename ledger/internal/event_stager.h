@@ -15,11 +15,13 @@ namespace wattledger::ledger::internal {
 
 class EventStager {
  public:
-  // `stage_event_rows` false: everything but the event rows themselves (a
-  // replay that rebuilds derived data next to the events it reads).
-  EventStager(EventStore* store, std::vector<InlineProjection*> projections,
-              bool stage_event_rows = true)
-      : store_(store), projections_(std::move(projections)), stage_event_rows_(stage_event_rows) {}
+  enum class Rows {
+    kAll,        // event row, stream index, idempotency record, projection state
+    kIndexes,    // all but the event row (a replay next to the events it reads)
+    kStateOnly,  // projection state only (a fast rebuild of state)
+  };
+  EventStager(EventStore* store, std::vector<InlineProjection*> projections, Rows rows = Rows::kAll)
+      : store_(store), projections_(std::move(projections)), rows_(rows) {}
 
   // Calls every projection's Check; the first refusal is returned.
   absl::Status Check(const PendingEvent& pending) const;
@@ -32,7 +34,7 @@ class EventStager {
  private:
   EventStore* store_;
   std::vector<InlineProjection*> projections_;
-  bool stage_event_rows_;
+  Rows rows_;
   absl::flat_hash_map<std::string, uint64_t> stream_versions_;
 };
 

@@ -171,7 +171,7 @@ int Run() {
                                                       .projection_families = {}});
   Clock::time_point replay_begin = Clock::now();
   ledger::ReplayOptions replay_options;
-  replay_options.copy_events = false;
+  replay_options.mode = ledger::ReplayMode::kStateOnly;
   auto replayed = ledger::Replay(ledger->store(), **target, {}, replay_options);
   double replay_seconds = std::chrono::duration<double>(Clock::now() - replay_begin).count();
   if (!replayed.ok()) {
