@@ -80,6 +80,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
   // consistent point of the WAL rather than refusing to open on a torn tail.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.paranoid_checks = true;
+  if (options.env != nullptr) db_options.env = options.env;
   db_options.IncreaseParallelism(2);
   db_options.max_open_files = options.mode == StoreMode::kSecondary ? -1 : 1000;
   // Every submission looks up its idempotency key, and nearly all are new:

@@ -47,6 +47,8 @@ struct StoreOptions {
   bool create_if_missing = false;
   // Extra column families, one per catch-up projection ("proj.<name>").
   std::vector<std::string> projection_families;
+  // The OS as RocksDB sees it; tests inject failing disks. Not owned.
+  rocksdb::Env* env = nullptr;
 };
 
 class EventStore {

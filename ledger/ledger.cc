@@ -88,7 +88,8 @@ absl::Status Ledger::Initialize(const LedgerOptions& options, const PublicKey& a
                                 absl::string_view campus_name) {
   if (!options.ledger_key.has_value()) return absl::InvalidArgumentError("no ledger key given");
   StoreOptions store_options{.mode = StoreMode::kPrimary, .create_if_missing = true,
-                             .projection_families = options.projection_families};
+                             .projection_families = options.projection_families,
+                             .env = options.env};
   WL_ASSIGN_OR_RETURN(auto store, EventStore::Open(options.data_dir, store_options));
   WL_ASSIGN_OR_RETURN(Head existing, store->GetHead());
   if (existing.seq != 0) {
@@ -139,7 +140,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
 
 absl::Status Ledger::LoadAndVerifyTail() {
   StoreOptions store_options{.mode = StoreMode::kPrimary, .create_if_missing = false,
-                             .projection_families = options_.projection_families};
+                             .projection_families = options_.projection_families,
+                             .env = options_.env};
   WL_ASSIGN_OR_RETURN(store_, EventStore::Open(options_.data_dir, store_options));
   WL_ASSIGN_OR_RETURN(Head head, store_->GetHead());
   if (head.seq == 0) {

@@ -59,6 +59,7 @@ struct LedgerOptions {
   // Domain projections, called after the key registry; not owned.
   std::vector<InlineProjection*> projections;
   std::vector<std::string> projection_families;  // catch-up projections' families
+  rocksdb::Env* env = nullptr;  // the OS as RocksDB sees it (tests inject faults)
 };
 
 class Ledger {

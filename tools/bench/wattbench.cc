@@ -168,7 +168,8 @@ int Run() {
   std::string replay_dir = dir + "/replay";
   auto target = ledger::EventStore::Open(replay_dir, {.mode = ledger::StoreMode::kPrimary,
                                                       .create_if_missing = true,
-                                                      .projection_families = {}});
+                                                      .projection_families = {},
+                                                      .env = nullptr});
   Clock::time_point replay_begin = Clock::now();
   ledger::ReplayOptions replay_options;
   replay_options.mode = ledger::ReplayMode::kStateOnly;
