@@ -140,6 +140,14 @@ absl::Status ValidateEnvelopeShape(schema::Envelope::Reader envelope) {
   return absl::OkStatus();
 }
 
+Hash RequestDigest(schema::EventBody::Reader body) {
+  capnp::MallocMessageBuilder message;
+  message.setRoot(body);
+  auto copy = message.getRoot<schema::EventBody>();
+  copy.setIssuedAtUs(0);
+  return Sha256(Canonical(copy.asReader()));
+}
+
 SignedRequest SignBody(schema::EventBody::Reader body, const SigningKey& key) {
   return SignBodyBytes(Canonical(body), key);
 }

@@ -89,6 +89,12 @@ absl::Status ValidateEnvelopeShape(schema::Envelope::Reader envelope);
 // Checks the shape of a body: idempotency key and stream present and bounded.
 absl::Status ValidateBodyShape(schema::EventBody::Reader body);
 
+// What makes two submissions "the same request" for idempotency: SHA-256 of
+// the canonical body with issuedAtUs set to 0, so a client that retries with
+// a fresh timestamp gets the first result, while any other difference under
+// the same idempotency key is refused.
+Hash RequestDigest(schema::EventBody::Reader body);
+
 // A request as a signer submits it: canonical body bytes and the signature.
 struct SignedRequest {
   std::string body;  // canonical EventBody bytes

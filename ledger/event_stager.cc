@@ -41,7 +41,7 @@ Applied EventStager::Stage(rocksdb::WriteBatch& batch, const PendingEvent& pendi
   absl::string_view key(body.getIdempotencyKey().cStr(), body.getIdempotencyKey().size());
   store_->StageIdempotency(batch, pending.signer, key,
                            IdempotencyRecord{.seq = pending.seq,
-                                             .body_hash = Sha256(pending.body_bytes),
+                                             .request_digest = pending.request_digest,
                                              .chain_hash = chain_hash,
                                              .result = applied.result});
   return applied;

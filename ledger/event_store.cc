@@ -242,7 +242,7 @@ absl::StatusOr<std::optional<IdempotencyRecord>> EventStore::GetIdempotency(
   if (value.size() < 72) return absl::DataLossError("idempotency record is too short");
   IdempotencyRecord record;
   record.seq = GetU64BigEndian(value);
-  std::memcpy(record.body_hash.data(), value.data() + 8, 32);
+  std::memcpy(record.request_digest.data(), value.data() + 8, 32);
   std::memcpy(record.chain_hash.data(), value.data() + 40, 32);
   record.result = value.substr(72);
   return std::optional<IdempotencyRecord>(std::move(record));
@@ -289,7 +289,7 @@ void EventStore::StageStreamIndex(rocksdb::WriteBatch& batch, absl::string_view 
 void EventStore::StageIdempotency(rocksdb::WriteBatch& batch, const KeyId& signer,
                                   absl::string_view key, const IdempotencyRecord& record) {
   std::string value = SeqKey(record.seq);
-  value.append(reinterpret_cast<const char*>(record.body_hash.data()), 32);
+  value.append(reinterpret_cast<const char*>(record.request_digest.data()), 32);
   value.append(reinterpret_cast<const char*>(record.chain_hash.data()), 32);
   value.append(record.result);
   WL_CHECK(

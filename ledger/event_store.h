@@ -35,7 +35,7 @@ struct StoredCheckpoint {
 
 struct IdempotencyRecord {
   uint64_t seq = 0;
-  Hash body_hash{};
+  Hash request_digest{};  // RequestDigest of the first body
   Hash chain_hash{};
   std::string result;
 };

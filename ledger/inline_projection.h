@@ -30,6 +30,7 @@ struct PendingEvent {
   schema::Role signer_role = schema::Role::AUDITOR;
   schema::EventBody::Reader body;
   absl::string_view body_bytes;
+  Hash request_digest{};  // RequestDigest(body): what idempotent retries must match
 };
 
 // Stages a projection's state rows into the commit's WriteBatch ("state"

@@ -14,6 +14,7 @@ struct Ledger::Item {
   SignedRequest request;
   Completion done;
   std::optional<ParsedBody> body;  // set once the signature checked out
+  Hash request_digest{};           // RequestDigest(body), computed beside the signature check
   absl::StatusOr<AppendResult> outcome = absl::UnknownError("not processed");
 };
 
@@ -318,6 +319,7 @@ void Ledger::VerifyLoop() {
         item->done(status);
         continue;
       }
+      item->request_digest = RequestDigest(body->get());
       item->body = std::move(*body);
       if (!writer_queue_->Push(item)) {
         item->done(absl::ResourceExhaustedError("the ledger's writer queue is full; retry"));
@@ -404,7 +406,7 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
   WL_ASSIGN_OR_RETURN(Role role, keys_.Authorize(request.signer_key_id, body.which(), seq));
 
   absl::string_view idempotency_key(body.getIdempotencyKey().cStr(), body.getIdempotencyKey().size());
-  Hash body_hash = Sha256(request.body);
+  const Hash& request_digest = item.request_digest;
   std::string map_key = IdempotencyMapKey(request.signer_key_id, idempotency_key);
   std::optional<IdempotencyRecord> first;
   if (auto it = context.idempotency.find(map_key); it != context.idempotency.end()) {
@@ -413,7 +415,7 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
     WL_ASSIGN_OR_RETURN(first, store_->GetIdempotency(request.signer_key_id, idempotency_key));
   }
   if (first.has_value()) {
-    if (first->body_hash != body_hash) {
+    if (first->request_digest != request_digest) {
       return absl::AlreadyExistsError(absl::StrCat(
           "idempotency key '", idempotency_key, "' was already used with another body (seq ",
           first->seq, ")"));
@@ -441,17 +443,17 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
 
   PendingEvent pending{.seq = seq, .appended_at_us = context.now_us,
                        .signer = request.signer_key_id, .signer_role = role, .body = body,
-                       .body_bytes = request.body};
+                       .body_bytes = request.body, .request_digest = request_digest};
   WL_RETURN_IF_ERROR(stager_->Check(pending));
-  AppendResult result = StageEvent(request, *item.body, role, context);
+  AppendResult result = StageEvent(request, *item.body, request_digest, role, context);
   context.idempotency[map_key] = IdempotencyRecord{
-      .seq = result.seq, .body_hash = body_hash, .chain_hash = result.chain_hash,
+      .seq = result.seq, .request_digest = request_digest, .chain_hash = result.chain_hash,
       .result = result.result};
   return result;
 }
 
-AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& parsed, Role role,
-                                BatchContext& context) {
+AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& parsed,
+                                const Hash& request_digest, Role role, BatchContext& context) {
   auto body = parsed.get();
   uint64_t seq = context.head.seq + 1;
   capnp::MallocMessageBuilder message;
@@ -468,7 +470,7 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& 
 
   PendingEvent pending{.seq = seq, .appended_at_us = context.now_us,
                        .signer = request.signer_key_id, .signer_role = role, .body = body,
-                       .body_bytes = request.body};
+                       .body_bytes = request.body, .request_digest = request_digest};
   Applied applied = stager_->Stage(context.batch, pending, bytes, chain_hash);
   AppendResult result{.seq = seq, .chain_hash = chain_hash, .result = applied.result};
   context.head = Head{.seq = seq, .chain_hash = chain_hash};
@@ -485,11 +487,13 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& 
     auto derived_role =
         keys_.Authorize(derived.signer_key_id, derived_parsed->get().which(), context.head.seq + 1);
     WL_CHECK(derived_role.ok());
+    Hash derived_digest = RequestDigest(derived_parsed->get());
     PendingEvent check{.seq = context.head.seq + 1, .appended_at_us = context.now_us,
                        .signer = derived.signer_key_id, .signer_role = *derived_role,
-                       .body = derived_parsed->get(), .body_bytes = derived.body};
+                       .body = derived_parsed->get(), .body_bytes = derived.body,
+                       .request_digest = derived_digest};
     WL_CHECK(stager_->Check(check).ok());
-    StageEvent(derived, *derived_parsed, *derived_role, context);
+    StageEvent(derived, *derived_parsed, derived_digest, *derived_role, context);
   }
   return result;
 }

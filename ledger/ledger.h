@@ -112,8 +112,8 @@ class Ledger {
   void WriterLoop();
   void CommitBatch(std::vector<std::unique_ptr<Item>>& items);
   absl::StatusOr<AppendResult> Admit(Item& item, BatchContext& context);
-  AppendResult StageEvent(const SignedRequest& request, const ParsedBody& body, Role role,
-                          BatchContext& context);
+  AppendResult StageEvent(const SignedRequest& request, const ParsedBody& body,
+                          const Hash& request_digest, Role role, BatchContext& context);
   void StageCheckpointIfDue(BatchContext& context, bool force);
   void WriteFinalCheckpoint();
   void Fail(absl::Status status);

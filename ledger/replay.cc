@@ -68,7 +68,8 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
       if (!role.ok()) return Bad(seq, role.status().message());
       PendingEvent pending{.seq = seq, .appended_at_us = reader.getAppendedAtUs(),
                            .signer = signer, .signer_role = *role, .body = body->get(),
-                           .body_bytes = AsView(reader.getBody())};
+                           .body_bytes = AsView(reader.getBody()),
+                           .request_digest = full ? RequestDigest(body->get()) : Hash{}};
       absl::Status allowed = stager.Check(pending);
       if (!allowed.ok()) return Bad(seq, allowed.message());
       Applied applied = stager.Stage(batch, pending, bytes, chain_hash);

@@ -203,7 +203,7 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
 
   PendingEvent pending{.seq = seq, .appended_at_us = reader.getAppendedAtUs(), .signer = signer,
                        .signer_role = *role, .body = body->get(),
-                       .body_bytes = AsView(reader.getBody())};
+                       .body_bytes = AsView(reader.getBody()), .request_digest = {}};
   absl::Status allowed = keys_.Check(pending);
   if (!allowed.ok()) return Bad(seq, allowed.message());
   StateWriter discard(nullptr, nullptr);

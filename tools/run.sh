@@ -10,5 +10,5 @@ cmake --build --preset release
 if [ ! -f data/ledger/CURRENT ]; then
   build/release/tools/wattctl init --data data
 fi
-echo "wattd: data in ./data, RPC on 127.0.0.1:7600; try: build/release/tools/wattctl log --data data"
+echo "wattd: data in ./data; try: build/release/tools/wattctl log --data data (Ctrl-C stops)"
 exec build/release/tools/wattd --data data "$@"

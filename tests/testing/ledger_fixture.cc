@@ -6,6 +6,8 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/event_store.h"
+#include "ledger/limits.h"
 
 namespace wattledger::testing {
 
@@ -68,6 +70,103 @@ std::string RevokeKeyBody(const std::string& idempotency_key, int64_t issued_at_
     revoked.setKeyId(ledger::AsData(absl::MakeConstSpan(key_id)));
     revoked.setReason("test");
   });
+}
+
+std::string SeqKey(uint64_t seq) {
+  std::string key;
+  ledger::PutU64BigEndian(key, seq);
+  return key;
+}
+
+bool NamesSeq(absl::string_view message, uint64_t seq) {
+  const std::string needle = absl::StrCat("seq ", seq);
+  for (size_t at = message.find(needle); at != absl::string_view::npos;
+       at = message.find(needle, at + 1)) {
+    size_t end = at + needle.size();
+    bool digit_follows = end < message.size() && message[end] >= '0' && message[end] <= '9';
+    bool digit_precedes = at > 0 && message[at - 1] >= '0' && message[at - 1] <= '9';
+    if (!digit_follows && !digit_precedes) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> WithDepositAmount(absl::string_view envelope_bytes,
+                                              int64_t amount_fen) {
+  auto envelope = ledger::ParsedEnvelope::Parse(envelope_bytes, ledger::kEnvelopeBytesMax);
+  if (!envelope.ok()) return envelope.status();
+  auto body = ledger::ParsedBody::Parse(ledger::AsView(envelope->get().getBody()),
+                                        ledger::kEventBodyBytesMax);
+  if (!body.ok()) return body.status();
+  if (!body->get().isDepositMade()) return absl::InvalidArgumentError("not a deposit");
+  capnp::MallocMessageBuilder body_message;
+  body_message.setRoot(body->get());
+  body_message.getRoot<schema::EventBody>().getDepositMade().setAmountFen(amount_fen);
+  std::string forged_body =
+      ledger::Canonical(body_message.getRoot<schema::EventBody>().asReader());
+  capnp::MallocMessageBuilder envelope_message;
+  envelope_message.setRoot(envelope->get());
+  envelope_message.getRoot<schema::Envelope>().setBody(ledger::AsData(forged_body));
+  return ledger::Canonical(envelope_message.getRoot<schema::Envelope>().asReader());
+}
+
+absl::StatusOr<std::unique_ptr<RawStore>> RawStore::Open(const std::string& data_dir) {
+  rocksdb::Options options;
+  std::unique_ptr<RawStore> store(new RawStore());
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(options, data_dir, &store->names_);
+  if (!listed.ok()) return ledger::FromRocks(listed, "listing column families");
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : store->names_) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status opened =
+      rocksdb::DB::Open(options, data_dir, descriptors, &store->handles_, &raw);
+  if (!opened.ok()) return ledger::FromRocks(opened, "opening the raw store");
+  store->db_.reset(raw);
+  return store;
+}
+
+RawStore::~RawStore() {
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  handles_.clear();
+  db_.reset();
+}
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> RawStore::Family(absl::string_view name) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name) return handles_[i];
+  }
+  return absl::NotFoundError(absl::StrCat("no column family ", name));
+}
+
+absl::StatusOr<std::string> RawStore::Get(absl::string_view family, absl::string_view key) {
+  auto handle = Family(family);
+  if (!handle.ok()) return handle.status();
+  std::string value;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), *handle,
+                                 rocksdb::Slice(key.data(), key.size()), &value);
+  if (!got.ok()) return ledger::FromRocks(got, "raw get");
+  return value;
+}
+
+absl::Status RawStore::Put(absl::string_view family, absl::string_view key,
+                           absl::string_view value) {
+  auto handle = Family(family);
+  if (!handle.ok()) return handle.status();
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return ledger::FromRocks(db_->Put(options, *handle, rocksdb::Slice(key.data(), key.size()),
+                                    rocksdb::Slice(value.data(), value.size())),
+                           "raw put");
+}
+
+absl::Status RawStore::Delete(absl::string_view family, absl::string_view key) {
+  auto handle = Family(family);
+  if (!handle.ok()) return handle.status();
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return ledger::FromRocks(
+      db_->Delete(options, *handle, rocksdb::Slice(key.data(), key.size())), "raw delete");
 }
 
 TestLedger::TestLedger(ledger::LedgerOptions options)

@@ -3,9 +3,14 @@
 // and a manual clock, plus builders for signed requests.
 #pragma once
 
+#include <rocksdb/db.h>
+
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ledger/clock.h"
 #include "ledger/crypto.h"
 #include "ledger/event_format.h"
@@ -53,6 +58,40 @@ std::string RegisterKeyBody(const std::string& idempotency_key, int64_t issued_a
                             const ledger::PublicKey& key, ledger::Role role);
 std::string RevokeKeyBody(const std::string& idempotency_key, int64_t issued_at_us,
                           const ledger::KeyId& key_id);
+
+// The events family's key for `seq` (u64 big-endian).
+std::string SeqKey(uint64_t seq);
+
+// True when `message` names seq `seq` as "seq N" not followed by another
+// digit (so "seq 27" does not count as naming seq 2).
+bool NamesSeq(absl::string_view message, uint64_t seq);
+
+// `envelope` (canonical Envelope bytes holding a DepositMade) with the
+// deposit's amount changed and everything else, signature included, kept:
+// what someone who edits the files on disk would produce.
+absl::StatusOr<std::string> WithDepositAmount(absl::string_view envelope, int64_t amount_fen);
+
+// The RocksDB directory of a closed ledger opened directly, every column
+// family included and nothing checked: how tests tamper with a store as an
+// attacker (or a bad disk) with the files could.
+class RawStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<RawStore>> Open(const std::string& data_dir);
+  ~RawStore();
+  RawStore(const RawStore&) = delete;
+  RawStore& operator=(const RawStore&) = delete;
+
+  absl::StatusOr<std::string> Get(absl::string_view family, absl::string_view key);
+  absl::Status Put(absl::string_view family, absl::string_view key, absl::string_view value);
+  absl::Status Delete(absl::string_view family, absl::string_view key);
+
+ private:
+  RawStore() = default;
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> Family(absl::string_view name);
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<std::string> names_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
 
 // A ledger initialised in a temp dir with an admin key and a registered
 // cashier key. Reopen() closes and opens it again (as after a restart).
