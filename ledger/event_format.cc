@@ -30,71 +30,36 @@ uint64_t GetU64BigEndian(absl::string_view bytes) {
   return value;
 }
 
-template <typename T>
-struct CanonicalMessage<T>::Holder {
-  kj::Array<capnp::word> words;
-  kj::ArrayPtr<const capnp::word> segments[1];
-  std::optional<capnp::SegmentArrayMessageReader> reader;
-};
 
-template <typename T>
-absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::Parse(absl::string_view bytes,
-                                                               size_t bytes_max) {
-  return ParseImpl(bytes, bytes_max, /*check_canonical=*/true);
+namespace internal {
+namespace {
+
+void ReadEveryTextIn(capnp::DynamicValue::Reader value) {
+  switch (value.getType()) {
+    case capnp::DynamicValue::STRUCT:
+      ReadEveryText(value.as<capnp::DynamicStruct>());
+      break;
+    case capnp::DynamicValue::LIST:
+      for (capnp::DynamicValue::Reader element : value.as<capnp::DynamicList>()) {
+        ReadEveryTextIn(element);
+      }
+      break;
+    default:  // a text was checked when get() read it; nothing else has a terminator
+      break;
+  }
 }
 
-template <typename T>
-absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseTrusted(absl::string_view bytes,
-                                                                      size_t bytes_max) {
-  return ParseImpl(bytes, bytes_max, /*check_canonical=*/false);
+}  // namespace
+
+void ReadEveryText(capnp::DynamicStruct::Reader message) {
+  for (capnp::StructSchema::Field field : message.getSchema().getFields()) {
+    // Skips null pointers and union members that are not the active one.
+    if (!message.has(field)) continue;
+    ReadEveryTextIn(message.get(field));
+  }
 }
 
-template <typename T>
-absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_view bytes,
-                                                                   size_t bytes_max,
-                                                                   bool check_canonical) {
-  if (bytes.empty()) return absl::InvalidArgumentError("empty message");
-  if (bytes.size() > bytes_max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("message of ", bytes.size(), " bytes is over the limit of ", bytes_max));
-  }
-  if (bytes.size() % sizeof(capnp::word) != 0) {
-    return absl::InvalidArgumentError("message length is not a whole number of words");
-  }
-  auto holder = std::make_shared<Holder>();
-  holder->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(holder->words.begin(), bytes.data(), bytes.size());
-  holder->segments[0] = kj::ArrayPtr<const capnp::word>(holder->words.begin(), holder->words.size());
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = kReaderWordsMax;
-  options.nestingLimit = 16;
-  CanonicalMessage message;
-  std::string error;
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
-                holder->reader.emplace(kj::arrayPtr(holder->segments, 1), options);
-                message.root_ = holder->reader->template getRoot<T>();
-                if (!check_canonical) return;
-                // Canonical bytes are unique: re-encoding must give exactly the
-                // input, padding included, or the hash would not pin the event.
-                kj::Array<capnp::word> again = capnp::canonicalize(message.root_);
-                if (again.size() != holder->words.size() ||
-                    std::memcmp(again.begin(), holder->words.begin(), bytes.size()) != 0) {
-                  error = "message is not in canonical form";
-                }
-              })) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed message: ", exception->getDescription().cStr()));
-  }
-  if (!error.empty()) return absl::InvalidArgumentError(error);
-  auto byte_view = holder->words.asBytes();
-  message.bytes_ = absl::string_view(reinterpret_cast<const char*>(byte_view.begin()), byte_view.size());
-  message.holder_ = std::move(holder);
-  return message;
-}
-
-template class CanonicalMessage<schema::Envelope>;
-template class CanonicalMessage<schema::EventBody>;
-template class CanonicalMessage<schema::Checkpoint>;
+}  // namespace internal
 
 absl::Status ValidateBodyShape(schema::EventBody::Reader body) {
   std::string error;
@@ -115,7 +80,7 @@ absl::Status ValidateBodyShape(schema::EventBody::Reader body) {
                 }
                 // Reading the union tag of a body from a newer schema gives a
                 // kind this build does not know: refuse it rather than guess.
-                if (static_cast<uint16_t>(body.which()) > schema::EventBody::PERIOD_CLOSED) {
+                if (static_cast<uint16_t>(body.which()) > schema::EventBody::EXCHANGE_SETTLED) {
                   error = "unknown event kind";
                 }
               })) {

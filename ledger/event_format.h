@@ -5,16 +5,20 @@
 // not in canonical form is refused so that one event has exactly one hash.
 #pragma once
 
+#include <capnp/dynamic.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/limits.h"
 #include "ledger/crypto.h"
 #include "ledger/schema/event.capnp.h"
 
@@ -94,6 +98,82 @@ absl::Status ValidateBodyShape(schema::EventBody::Reader body);
 // a fresh timestamp gets the first result, while any other difference under
 // the same idempotency key is refused.
 Hash RequestDigest(schema::EventBody::Reader body);
+
+// --- CanonicalMessage, defined here so any module can parse its own types ---
+
+namespace internal {
+// Reads every text field of `message`, nested structs included. Cap'n Proto
+// checks a text's NUL terminator only when the text is read, so Parse reads
+// them all inside its exception guard; otherwise a malformed text would throw
+// later, from an accessor no one guards. Throws kj::Exception on a bad one.
+void ReadEveryText(capnp::DynamicStruct::Reader message);
+}  // namespace internal
+
+template <typename T>
+struct CanonicalMessage<T>::Holder {
+  kj::Array<capnp::word> words;
+  kj::ArrayPtr<const capnp::word> segments[1];
+  std::optional<capnp::SegmentArrayMessageReader> reader;
+};
+
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::Parse(absl::string_view bytes,
+                                                               size_t bytes_max) {
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/true);
+}
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseTrusted(absl::string_view bytes,
+                                                                      size_t bytes_max) {
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/false);
+}
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_view bytes,
+                                                                   size_t bytes_max,
+                                                                   bool check_canonical) {
+  if (bytes.empty()) return absl::InvalidArgumentError("empty message");
+  if (bytes.size() > bytes_max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message of ", bytes.size(), " bytes is over the limit of ", bytes_max));
+  }
+  if (bytes.size() % sizeof(capnp::word) != 0) {
+    return absl::InvalidArgumentError("message length is not a whole number of words");
+  }
+  auto holder = std::make_shared<Holder>();
+  holder->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(holder->words.begin(), bytes.data(), bytes.size());
+  holder->segments[0] = kj::ArrayPtr<const capnp::word>(holder->words.begin(), holder->words.size());
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kReaderWordsMax;
+  options.nestingLimit = 16;
+  CanonicalMessage message;
+  std::string error;
+  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
+                holder->reader.emplace(kj::arrayPtr(holder->segments, 1), options);
+                message.root_ = holder->reader->template getRoot<T>();
+                if (!check_canonical) return;
+                // Canonical bytes are unique: re-encoding must give exactly the
+                // input, padding included, or the hash would not pin the event.
+                kj::Array<capnp::word> again = capnp::canonicalize(message.root_);
+                if (again.size() != holder->words.size() ||
+                    std::memcmp(again.begin(), holder->words.begin(), bytes.size()) != 0) {
+                  error = "message is not in canonical form";
+                  return;
+                }
+                internal::ReadEveryText(capnp::toDynamic(message.root_));
+              })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed message: ", exception->getDescription().cStr()));
+  }
+  if (!error.empty()) return absl::InvalidArgumentError(error);
+  auto byte_view = holder->words.asBytes();
+  message.bytes_ = absl::string_view(reinterpret_cast<const char*>(byte_view.begin()), byte_view.size());
+  message.holder_ = std::move(holder);
+  return message;
+}
+
 
 // A request as a signer submits it: canonical body bytes and the signature.
 struct SignedRequest {

@@ -10,6 +10,11 @@ absl::Status EventStager::Check(const PendingEvent& pending) const {
   return absl::OkStatus();
 }
 
+void EventStager::Flush(rocksdb::WriteBatch& batch) {
+  StateWriter writer(store_, &batch);
+  for (auto* projection : projections_) projection->Flush(writer);
+}
+
 absl::StatusOr<uint64_t> EventStager::StreamVersion(const std::string& stream) {
   auto it = stream_versions_.find(stream);
   if (it != stream_versions_.end()) return it->second;

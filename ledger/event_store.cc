@@ -169,6 +169,14 @@ absl::StatusOr<std::optional<std::string>> EventStore::GetMeta(absl::string_view
   return std::optional<std::string>(std::move(value));
 }
 
+absl::StatusOr<std::optional<std::string>> EventStore::GetState(absl::string_view key) const {
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), family(kState), Slice(key), &value);
+  if (status.IsNotFound()) return std::optional<std::string>();
+  WL_RETURN_IF_ERROR(FromRocks(status, "reading state"));
+  return std::optional<std::string>(std::move(value));
+}
+
 absl::StatusOr<Head> EventStore::GetHead() const {
   WL_ASSIGN_OR_RETURN(auto value, GetMeta(kHeadKey));
   Head head;

@@ -90,6 +90,7 @@ class EventStore {
                                                                 size_t limit) const;
   absl::StatusOr<std::optional<StoredCheckpoint>> LastCheckpoint() const;
   absl::StatusOr<std::optional<std::string>> GetMeta(absl::string_view key) const;
+  absl::StatusOr<std::optional<std::string>> GetState(absl::string_view key) const;
 
   // Staging helpers for one commit; they only touch `batch`.
   void StageEvent(rocksdb::WriteBatch& batch, uint64_t seq, absl::string_view envelope);

@@ -65,8 +65,13 @@ class InlineProjection {
   // (kFailedPrecondition for a domain rule), or accepts it. Must not change
   // state.
   virtual absl::Status Check(const PendingEvent& event) const = 0;
-  // Applies an accepted event to memory and stages its state rows.
+  // Applies an accepted event to memory; it may stage state rows now, or
+  // remember what changed and stage it in Flush.
   virtual Applied Apply(const PendingEvent& event, StateWriter& writer) = 0;
+  // Stages the rows changed since the last Flush. The ledger calls it once
+  // per commit, replay once per chunk, so a row touched by many events in a
+  // batch is written once.
+  virtual void Flush(StateWriter& writer) { (void)writer; }
 };
 
 }  // namespace wattledger::ledger

@@ -1,5 +1,6 @@
 #include "ledger/ledger.h"
 
+#include "ledger/internal/chain_break.h"
 #include "ledger/internal/event_stager.h"
 
 #include <deque>
@@ -185,10 +186,18 @@ absl::Status Ledger::LoadAndVerifyTail() {
     }
     for (const std::string& bytes : envelopes) {
       auto envelope = ParsedEnvelope::Parse(bytes, kEnvelopeBytesMax);
-      if (!envelope.ok() || envelope->get().getSeq() != seq ||
-          (seq != start && AsView(envelope->get().getPrevHash()) !=
-                               absl::string_view(reinterpret_cast<const char*>(prev.data()), 32))) {
+      if (!envelope.ok() || envelope->get().getSeq() != seq) {
         return absl::DataLossError(absl::StrCat("the chain breaks at seq ", seq));
+      }
+      if (seq != start && AsView(envelope->get().getPrevHash()) !=
+                              absl::string_view(reinterpret_cast<const char*>(prev.data()), 32)) {
+        // Name the altered event, not just where the damage shows.
+        uint64_t altered = internal::AlteredAtBreak(*store_, head, seq, ChainHash(bytes));
+        if (altered == seq) {
+          return absl::DataLossError(absl::StrCat("the chain breaks at seq ", seq));
+        }
+        return absl::DataLossError(absl::StrCat(
+            "the event at seq ", altered, " was altered: it does not hash to what its successor holds"));
       }
       prev = ChainHash(bytes);
       if (checkpoint.has_value() && seq == checkpoint->seq && prev != checkpoint->chain_hash) {
@@ -383,6 +392,7 @@ void Ledger::CommitBatch(std::vector<std::unique_ptr<Item>>& items) {
     item->outcome = failed.ok() ? Admit(*item, context) : absl::StatusOr<AppendResult>(failed);
   }
   if (failed.ok()) StageCheckpointIfDue(context, /*force=*/false);
+  if (failed.ok()) stager_->Flush(context.batch);
   if (failed.ok() && context.batch.Count() > 0) {
     store_->StageHead(context.batch, context.head);
     absl::Status written = store_->Write(context.batch);

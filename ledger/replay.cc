@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/event_format.h"
+#include "ledger/internal/chain_break.h"
 #include "ledger/internal/event_stager.h"
 #include "ledger/key_registry.h"
 #include "ledger/limits.h"
@@ -46,11 +47,15 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
       if (reader.getSeq() != seq) return Bad(seq, "out of order");
       Hash chain_hash{};
       if (full) {
+        chain_hash = ChainHash(bytes);
         if (AsView(reader.getPrevHash()) !=
             absl::string_view(reinterpret_cast<const char*>(summary.head.chain_hash.data()), 32)) {
-          return Bad(seq, "the chain breaks");
+          // Name the altered event, not just where the damage shows.
+          uint64_t altered = internal::AlteredAtBreak(source, source_head, seq, chain_hash);
+          return altered == seq
+                     ? Bad(seq, "the chain breaks")
+                     : Bad(altered, "the event does not hash to what its successor holds");
         }
-        chain_hash = ChainHash(bytes);
       }
       auto body = full ? ParsedBody::Parse(AsView(reader.getBody()), kEventBodyBytesMax)
                        : ParsedBody::ParseTrusted(AsView(reader.getBody()), kEventBodyBytesMax);
@@ -78,8 +83,13 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
       ++summary.events;
       ++seq;
     }
+    stager.Flush(batch);
     if (full) target.StageHead(batch, summary.head);
     WL_RETURN_IF_ERROR(target.Write(batch));
+  }
+  // The last event has no successor to hold its hash: the stored head does.
+  if (full && last == source_head.seq && summary.head.chain_hash != source_head.chain_hash) {
+    return Bad(last, "the event does not hash to the stored head");
   }
   if (!expected_derived.empty()) return Bad(last + 1, "derived events are missing from the log");
   return summary;

@@ -24,6 +24,8 @@ bool RoleMayIssue(Role role, EventKind kind) {
   switch (kind) {
     case K::LEDGER_INITIALIZED:
     case K::DEDUCTIONS_APPLIED:
+    case K::REFUND_SETTLED:
+    case K::EXCHANGE_SETTLED:
     case K::PERIOD_CLOSED:
       return role == Role::LEDGER;
     case K::KEY_REGISTERED:
@@ -38,6 +40,7 @@ bool RoleMayIssue(Role role, EventKind kind) {
     case K::METER_REPLACED:
     case K::TARIFF_SET:
     case K::OVERDRAFT_LIMIT_SET:
+    case K::REGISTRY_IMPORTED:
     case K::ROOM_EXCHANGED:
       return In(role, {Role::ADMIN, Role::OPERATOR});
     case K::DEPOSIT_MADE:

@@ -164,7 +164,12 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
       absl::string_view(body->get().getStream().cStr(), body->get().getStream().size())) {
     return Bad(seq, "the envelope's stream differs from the signed body's");
   }
-  if (reader.getAppendedAtUs() < last_appended_us_) return Bad(seq, "appended-at time goes backwards");
+  // Compare times only with a predecessor this event links to: after a break
+  // the predecessor's time is unverified (it may be the altered field), and
+  // the break itself names the altered event once it is resolved.
+  if (links && reader.getAppendedAtUs() < last_appended_us_) {
+    return Bad(seq, "appended-at time goes backwards");
+  }
   last_appended_us_ = reader.getAppendedAtUs();
 
   KeyId signer = Fixed<32>(reader.getSignerKeyId());
@@ -193,7 +198,9 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
   std::array<uint8_t, 16> idempotency{};
   {
     std::string material(reinterpret_cast<const char*>(signer.data()), signer.size());
-    material.append(body->get().getIdempotencyKey().cStr());
+    // The whole key, as the ledger's index keys it: a key may contain NUL.
+    auto key = body->get().getIdempotencyKey();
+    material.append(key.cStr(), key.size());
     Hash digest = Sha256(material);
     std::memcpy(idempotency.data(), digest.data(), idempotency.size());
   }

@@ -28,6 +28,8 @@ class EventStager {
   // Stages the event and applies it to every projection.
   Applied Stage(rocksdb::WriteBatch& batch, const PendingEvent& pending,
                 absl::string_view envelope_bytes, const Hash& chain_hash);
+  // Stages every projection's changed rows (once per commit).
+  void Flush(rocksdb::WriteBatch& batch);
   // Current version of `stream`, counting what was staged.
   absl::StatusOr<uint64_t> StreamVersion(const std::string& stream);
 

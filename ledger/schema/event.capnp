@@ -77,6 +77,9 @@ struct EventBody {
     alarmRaised @24 :AlarmRaised;
     alarmCleared @25 :AlarmCleared;
     periodClosed @26 :PeriodClosed;
+    registryImported @27 :RegistryImported;
+    refundSettled @28 :RefundSettled;
+    exchangeSettled @29 :ExchangeSettled;
   }
 }
 
@@ -101,34 +104,251 @@ struct KeyRevoked {
   reason @1 :Text;
 }
 
-# --- domain events (fields are filled in by the domain issues) ---
+# --- domain events -------------------------------------------------------
+# Units: money in fen (0.01 CNY), energy in Wh, prices in 0.0001 CNY/kWh,
+# power in W, voltage in 0.1 V, current in mA, power factor in 0.001.
+# Times are microseconds since the Unix epoch; the campus calendar is UTC+8.
 
-struct BuildingRegistered { buildingId @0 :Text; name @1 :Text; }
-struct RoomRegistered { roomId @0 :Text; buildingId @1 :Text; floor @2 :Int32; }
-struct OccupantAssigned { roomId @0 :Text; personId @1 :Text; }
-struct OccupantMovedOut { roomId @0 :Text; personId @1 :Text; }
-struct GatewayRegistered { gatewayId @0 :Text; address @1 :Text; }
-struct MeterInstalled { meterAddress @0 :Text; gatewayId @1 :Text; roomId @2 :Text; }
-struct MeterReplaced { oldMeterAddress @0 :Text; newMeterAddress @1 :Text; }
-struct TariffSet { tariffClass @0 :Text; }
-struct OverdraftLimitSet { roomId @0 :Text; limitFen @1 :Int64; }
+# Registry ----------------------------------------------------------------
+
+struct BuildingRegistered {
+  buildingId @0 :Text;       # e.g. "B01"
+  name @1 :Text;
+  campus @2 :Text;
+}
+
+struct RoomRegistered {
+  roomId @0 :Text;           # unique on campus, e.g. "B01-301"
+  buildingId @1 :Text;
+  floor @2 :Int32;
+  number @3 :Text;           # as on the door, e.g. "301"
+  capacity @4 :UInt32;       # beds
+  tariffClass @5 :Text;      # empty: the room's tariff follows its occupants (projections/README.md)
+}
+
+struct OccupantAssigned {
+  roomId @0 :Text;
+  personId @1 :Text;         # student or staff number
+  name @2 :Text;
+  identityClass @3 :Text;    # undergraduate, postgraduate, doctoral, staff, other, ...
+  cardNo @4 :Text;           # campus card number
+}
+
+struct OccupantMovedOut {
+  roomId @0 :Text;
+  personId @1 :Text;
+  reason @2 :Text;
+}
+
+enum GatewayMode {
+  server @0;                 # the collector listens; wattd connects to it
+  client @1;                 # the collector connects to wattd and registers
+}
+
+struct GatewayRegistered {
+  gatewayId @0 :Text;
+  address @1 :Text;          # host:port (server mode) or the registration id (client mode)
+  location @2 :Text;
+  mode @3 :GatewayMode;
+}
+
+struct MeterInstalled {
+  meterAddress @0 :Text;     # 12 decimal digits, as printed on the meter
+  gatewayId @1 :Text;
+  roomId @2 :Text;
+  circuit @3 :UInt8;         # 1..4; 1 for single-circuit meters
+  initialReadingWh @4 :Int64;
+  ratedCurrentMa @5 :Int64;  # the most the circuit can pass, e.g. 40 A = 40000
+  nominalVoltageDv @6 :Int32;  # 2200 = 220.0 V
+}
+
+struct MeterReplaced {
+  oldMeterAddress @0 :Text;
+  newMeterAddress @1 :Text;
+  circuit @2 :UInt8;
+  oldFinalReadingWh @3 :Int64;   # read off the old meter when it was removed
+  newInitialReadingWh @4 :Int64;
+  ratedCurrentMa @5 :Int64;
+}
+
+# All rows of one CSV import, admitted all or nothing.
+struct RegistryImported {
+  source @0 :Text;           # file name, for the record
+  buildings @1 :List(BuildingRegistered);
+  gateways @2 :List(GatewayRegistered);
+  rooms @3 :List(RoomRegistered);
+  occupants @4 :List(OccupantAssigned);
+  meters @5 :List(MeterInstalled);
+}
+
+# Tariffs ------------------------------------------------------------------
+
+struct Tier {
+  uptoWh @0 :Int64;          # monthly room consumption this tier reaches; 0 = no bound (last tier)
+  pricePerKwh @1 :Int64;     # 0.0001 CNY per kWh
+}
+
+struct TariffSet {
+  identityClass @0 :Text;
+  effectiveFromUs @1 :Int64; # applies to energy read at or after this time; never re-prices history
+  tiers @2 :List(Tier);      # ascending uptoWh, the last one unbounded
+  allowanceWhPerYear @3 :Int64;  # free energy per occupant of this class per year
+}
+
+struct OverdraftLimitSet {
+  roomId @0 :Text;
+  limitFen @1 :Int64;        # the balance may fall to -limitFen before power is cut
+}
+
+# Money --------------------------------------------------------------------
 
 struct DepositMade {
   roomId @0 :Text;
   amountFen @1 :Int64;
   channel @2 :DepositChannel;
   payerCardNo @3 :Text;
-  cashierId @4 :Text;
+  cashierId @4 :Text;        # the counter cashier, the card center terminal, "web"
+  tradeNo @5 :Text;          # the card center's trade number, when it comes from there
 }
 
-struct DepositReversed { depositSeq @0 :UInt64; reason @1 :Text; }
-struct DeductionsApplied { sourceSeq @0 :UInt64; }
-struct RefundIssued { roomId @0 :Text; personId @1 :Text; amountFen @2 :Int64; }
-struct RoomExchanged { personId @0 :Text; fromRoomId @1 :Text; toRoomId @2 :Text; }
-struct ReadingsBatch { gatewayId @0 :Text; }
+struct DepositReversed {
+  depositSeq @0 :UInt64;     # the DepositMade being reversed
+  reason @1 :Text;
+}
+
+enum RefundReason {
+  graduation @0;
+  transfer @1;
+  other @2;
+}
+
+# An operator's decision to settle and refund an occupant who leaves; the
+# ledger derives the amount (RefundSettled) by the rule in projections/.
+struct RefundIssued {
+  roomId @0 :Text;
+  personId @1 :Text;
+  reason @2 :RefundReason;
+}
+
+# An occupant moves to another room (or two swap); their share of the
+# balance moves with them (ExchangeSettled).
+struct RoomExchanged {
+  personId @0 :Text;
+  fromRoomId @1 :Text;
+  toRoomId @2 :Text;
+  swapPersonId @3 :Text;     # non-empty: this occupant of toRoomId moves to fromRoomId
+}
+
+# Readings from one gateway sweep, signed once by the ingest key.
+struct ReadingsBatch {
+  gatewayId @0 :Text;
+  sweepStartedUs @1 :Int64;
+  readings @2 :List(Reading);
+}
+
+struct Reading {
+  meterAddress @0 :Text;
+  circuit @1 :UInt8;
+  readAtUs @2 :Int64;
+  totalWh @3 :Int64;         # forward active energy register (the meter counts 10 Wh steps)
+  voltageDv @4 :Int32;
+  currentMa @5 :Int32;
+  powerW @6 :Int32;
+  powerFactorMilli @7 :Int32;
+  relayOpen @8 :Bool;
+}
+
+# --- derived by the ledger (signed by the ledger key) ---
+
+struct Deduction {
+  roomId @0 :Text;
+  meterAddress @1 :Text;
+  circuit @2 :UInt8;
+  fromWh @3 :Int64;          # register values this deduction covers
+  toWh @4 :Int64;
+  energyWh @5 :Int64;
+  freeWh @6 :Int64;          # taken from the room's free allowance
+  chargedWh @7 :Int64;
+  amountFen @8 :Int64;
+  balanceAfterFen @9 :Int64;
+  remainderAfter @10 :Int64; # sub-fen remainder carried, in 1/100000 fen
+}
+
+enum AnomalyKind {
+  negativeDelta @0;          # the register went backwards (not a rollover)
+  implausibleDelta @1;       # more than rated current x voltage x elapsed time allows
+  unknownMeter @2;           # not installed
+  noTariff @3;               # the room has no tariff in force: energy recorded, nothing charged
+}
+
+struct ReadingAnomaly {
+  meterAddress @0 :Text;
+  circuit @1 :UInt8;
+  kind @2 :AnomalyKind;
+  fromWh @3 :Int64;
+  toWh @4 :Int64;
+  elapsedUs @5 :Int64;
+  maxPlausibleWh @6 :Int64;
+}
+
+struct DeductionsApplied {
+  sourceSeq @0 :UInt64;      # the ReadingsBatch
+  deductions @1 :List(Deduction);
+  anomalies @2 :List(ReadingAnomaly);
+}
+
+struct RefundSettled {
+  refundSeq @0 :UInt64;      # the RefundIssued
+  roomId @1 :Text;
+  personId @2 :Text;
+  cardNo @3 :Text;
+  amountFen @4 :Int64;       # paid back; 0 when the balance is not positive
+  balanceBeforeFen @5 :Int64;
+  balanceAfterFen @6 :Int64;
+  personNetDepositsFen @7 :Int64;
+  roomNetDepositsFen @8 :Int64;  # of the occupants present before the refund
+  lastOccupant @9 :Bool;     # took the whole remainder
+}
+
+struct BalanceTransfer {
+  personId @0 :Text;
+  fromRoomId @1 :Text;
+  toRoomId @2 :Text;
+  amountFen @3 :Int64;
+}
+
+struct ExchangeSettled {
+  exchangeSeq @0 :UInt64;
+  transfers @1 :List(BalanceTransfer);
+}
+
+enum PeriodKind {
+  day @0;
+  month @1;
+}
+
+# Appended by the ledger from its own clock at each campus day and month end.
+struct PeriodClosed {
+  periodEndUs @0 :Int64;     # the first microsecond after the period
+  kind @1 :PeriodKind;
+}
+
+# --- control and monitoring (filled in by the control issue) ---
+
 struct ControlCommanded { meterAddress @0 :Text; reason @1 :Text; }
 struct ControlDelivered { commandSeq @0 :UInt64; attempts @1 :UInt32; }
 struct ControlFailed { commandSeq @0 :UInt64; attempts @1 :UInt32; }
 struct AlarmRaised { alarmId @0 :Text; text @1 :Text; }
 struct AlarmCleared { alarmId @0 :Text; }
-struct PeriodClosed { periodEndUs @0 :Int64; }
+
+# --- results returned to submitters (not events) ---
+
+struct Receipt {
+  receiptNo @0 :Text;
+  roomId @1 :Text;
+  amountFen @2 :Int64;
+  balanceAfterFen @3 :Int64;
+  timeUs @4 :Int64;
+  payerCardNo @5 :Text;
+  channel @6 :DepositChannel;
+}

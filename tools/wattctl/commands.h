@@ -18,4 +18,21 @@ int Log();
 int Verify();
 int Export();
 
+// Campus commands (domain_commands.cc).
+int BuildingAdd();
+int GatewayAdd();
+int RoomAdd();
+int OccupantAssign();
+int OccupantMoveOut();
+int MeterInstall();
+int MeterReplace();
+int TariffSet();
+int OverdraftSet();
+int Deposit();
+int Reverse();
+int Refund();
+int Exchange();
+int Readings();
+int RoomShow();
+
 }  // namespace wattledger::wattctl

@@ -26,6 +26,22 @@ constexpr char kUsage[] = R"(wattctl <command> [flags]
   verify    --data DIR | --server ADDR | --file FILE[,FILE...] [--ledger-key HEX|FILE.pub]
   export    (--data DIR | --server ADDR) --out FILE [--from SEQ]
 
+Campus (signed with --key, sent to --server):
+  building add --id B01 --name NAME            gateway add --id G1 --address HOST:PORT [--mode server|client]
+  room add --id B01-301 --building B01 --floor 3 --number 301 --capacity 4 [--tariff-class CLASS]
+  occupant assign --room R --person ID --name NAME --identity CLASS --card NO
+  occupant moveout --room R --person ID [--reason TEXT]
+  meter install --address 12DIGITS --gateway G1 --room R [--circuit 1] [--initial-wh N]
+  meter replace --old-meter A --new-meter B --old-final-wh N --new-initial-wh M [--circuit 1]
+  tariff set --identity CLASS --tiers 200:0.5880,0:0.6380 [--allowance-kwh-per-year 140] [--effective-from now|RFC3339]
+  overdraft set --room R --limit-fen N
+  deposit --room R --amount-fen N --card NO --cashier ID [--channel counter|web|card-center]
+  reverse --seq DEPOSIT_SEQ --reason TEXT
+  refund --room R --person ID --reason graduation|transfer|other
+  exchange --room FROM --to TO --person ID [--swap-person ID]
+  readings --gateway G1 --csv FILE             (address,circuit,total_wh[,read_at_us]; ingest key)
+  room show [--room R] [--data DIR]            balances, allowance, occupants
+
 Private keys may be passphrase-protected: --passphrase_file FILE or $WATTLEDGER_PASSPHRASE.
 Roles: admin, operator, cashier, card-center, ingest, auditor.)";
 
@@ -50,6 +66,12 @@ int main(int argc, char** argv) {
       {"init", w::Init},        {"keygen", w::Keygen},         {"key register", w::KeyRegister},
       {"key revoke", w::KeyRevoke}, {"key list", w::KeyList},  {"head", w::Head},
       {"log", w::Log},          {"verify", w::Verify},         {"export", w::Export},
+      {"building add", w::BuildingAdd}, {"gateway add", w::GatewayAdd}, {"room add", w::RoomAdd},
+      {"occupant assign", w::OccupantAssign}, {"occupant moveout", w::OccupantMoveOut},
+      {"meter install", w::MeterInstall}, {"meter replace", w::MeterReplace},
+      {"tariff set", w::TariffSet}, {"overdraft set", w::OverdraftSet},
+      {"deposit", w::Deposit},  {"reverse", w::Reverse},       {"refund", w::Refund},
+      {"exchange", w::Exchange}, {"readings", w::Readings},    {"room show", w::RoomShow},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

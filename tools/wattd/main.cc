@@ -10,7 +10,10 @@
 #include "absl/flags/usage.h"
 #include "api/rpc/ledger_server.h"
 #include "ledger/ledger.h"
+#include "ledger/period_ticker.h"
 #include "ledger/structured_log.h"
+#include "projections/calendar.h"
+#include "projections/campus.h"
 #include "tools/common/cli.h"
 
 ABSL_FLAG(std::string, data, "data", "data directory, created by `wattctl init`");
@@ -47,6 +50,8 @@ int Run() {
   options.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
   options.checkpoint_every_us = absl::GetFlag(FLAGS_checkpoint_every_seconds) * 1'000'000;
   options.verify_threads = absl::GetFlag(FLAGS_verify_threads);
+  projections::Campus campus;
+  options.projections = {&campus};
   auto opened = ledger::Ledger::Open(options);
   if (!opened.ok()) return Fatal("ledger_open_failed", opened.status());
   std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
@@ -56,6 +61,12 @@ int Run() {
             {"head_seq", head.seq},
             {"head_hash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))},
             {"ledger_key", ledger::ToHex(absl::MakeConstSpan(ledger->ledger_public_key()))}});
+
+  auto ticker = std::make_unique<ledger::PeriodTicker>(
+      *ledger, ledger::Calendar{
+                   .day_start = projections::DayStartUs,
+                   .next_day_start = [](int64_t t) { return projections::DayStartUs(t) + projections::kMicrosPerDay; },
+                   .is_month_start = [](int64_t t) { return projections::MonthStartUs(t) == t; }});
 
   auto server = rpc::RpcServer::Start(
       *ledger, rpc::RpcServerOptions{.listen = absl::GetFlag(FLAGS_rpc_listen)});
@@ -72,6 +83,7 @@ int Run() {
   sigwait(&signals, &received);
   LogEvent("info", "stopping", {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
   (*server)->Stop();
+  ticker.reset();
   ledger->Stop();
   head = ledger->head();
   LogEvent("info", "stopped",

@@ -1,0 +1,232 @@
+#include "projections/campus.h"
+
+#include <rocksdb/db.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/event_store.h"
+#include "ledger/event_format.h"
+#include "ledger/roles.h"
+#include "ledger/status_macros.h"
+#include "projections/calendar.h"
+
+namespace wattledger::projections {
+namespace {
+
+using ledger::EventKind;
+
+// State rows: "campus/" kind "/" id.
+constexpr absl::string_view kRoomPrefix = "campus/room/";
+constexpr absl::string_view kMeterPrefix = "campus/meter/";
+constexpr absl::string_view kBuildingPrefix = "campus/building/";
+constexpr absl::string_view kGatewayPrefix = "campus/gateway/";
+constexpr absl::string_view kTariffPrefix = "campus/tariff/";
+constexpr absl::string_view kDepositPrefix = "campus/deposit/";
+constexpr absl::string_view kCountersKey = "campus/counters";
+
+template <typename T, typename Decoder>
+absl::Status LoadRows(const ledger::EventStore& store, absl::string_view prefix, Decoder decode,
+                      std::map<std::string, T>& out) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db()->NewIterator(rocksdb::ReadOptions(), store.family(ledger::EventStore::kState)));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Valid() && absl::StartsWith(ledger::View(it->key()), prefix); it->Next()) {
+    auto value = decode(ledger::View(it->value()));
+    if (!value.ok()) {
+      return absl::DataLossError(absl::StrCat("state row ", ledger::View(it->key()), ": ",
+                                              value.status().message()));
+    }
+    out.emplace(std::string(ledger::View(it->key()).substr(prefix.size())), std::move(*value));
+  }
+  return ledger::FromRocks(it->status(), "loading campus state");
+}
+
+}  // namespace
+
+absl::Status Campus::Load(const ledger::EventStore& store) {
+  absl::MutexLock lock(&mu_);
+  WL_RETURN_IF_ERROR(LoadRows(store, kBuildingPrefix, DecodeBuilding, buildings_));
+  WL_RETURN_IF_ERROR(LoadRows(store, kGatewayPrefix, DecodeGateway, gateways_));
+  WL_RETURN_IF_ERROR(LoadRows(store, kRoomPrefix, DecodeRoom, rooms_));
+  WL_RETURN_IF_ERROR(LoadRows(store, kMeterPrefix, DecodeMeter, meters_));
+  WL_RETURN_IF_ERROR(LoadRows(store, kTariffPrefix, DecodeTariff, tariffs_));
+  std::map<std::string, DepositRecord> deposits;
+  WL_RETURN_IF_ERROR(LoadRows(store, kDepositPrefix, DecodeDeposit, deposits));
+  for (auto& [key, deposit] : deposits) deposits_[deposit.seq] = deposit;
+  WL_ASSIGN_OR_RETURN(auto counters, store.GetState(kCountersKey));
+  if (counters.has_value()) {
+    WL_ASSIGN_OR_RETURN(counters_, DecodeCounters(*counters));
+  }
+  for (const auto& [room_id, room] : rooms_) {
+    for (const Occupant& occupant : room.occupants) person_rooms_[occupant.person_id] = room_id;
+  }
+  for (const auto& [key, meter] : meters_) ++address_circuits_[meter.address];
+  return absl::OkStatus();
+}
+
+void Campus::Flush(ledger::StateWriter& writer) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : dirty_) {
+    absl::string_view id = key;
+    if (absl::ConsumePrefix(&id, kRoomPrefix)) {
+      writer.Put(key, EncodeRoom(rooms_.at(std::string(id))));
+    } else if (absl::ConsumePrefix(&id, kMeterPrefix)) {
+      writer.Put(key, EncodeMeter(meters_.at(std::string(id))));
+    } else if (absl::ConsumePrefix(&id, kBuildingPrefix)) {
+      writer.Put(key, EncodeBuilding(buildings_.at(std::string(id))));
+    } else if (absl::ConsumePrefix(&id, kGatewayPrefix)) {
+      writer.Put(key, EncodeGateway(gateways_.at(std::string(id))));
+    } else if (absl::ConsumePrefix(&id, kTariffPrefix)) {
+      writer.Put(key, EncodeTariff(tariffs_.at(std::string(id))));
+    } else if (absl::ConsumePrefix(&id, kDepositPrefix)) {
+      writer.Put(key, EncodeDeposit(deposits_.at(ledger::GetU64BigEndian(id))));
+    } else if (key == kCountersKey) {
+      writer.Put(key, EncodeCounters(counters_));
+    } else {
+      WL_CHECK(false && "unknown dirty state key");
+    }
+  }
+  for (const std::string& key : deleted_) writer.Delete(key);
+  dirty_.clear();
+  deleted_.clear();
+}
+
+absl::Status Campus::Check(const ledger::PendingEvent& event) const {
+  absl::ReaderMutexLock lock(&mu_);
+  switch (event.body.which()) {
+    case EventKind::DEDUCTIONS_APPLIED:
+    case EventKind::REFUND_SETTLED:
+    case EventKind::EXCHANGE_SETTLED:
+      if (derived_expected_ == 0) {
+        return absl::FailedPreconditionError(
+            "settlements are derived by the ledger from the event they settle");
+      }
+      return absl::OkStatus();
+    case EventKind::PERIOD_CLOSED: {
+      auto period = event.body.getPeriodClosed();
+      if (period.getKind() == schema::PeriodKind::MONTH &&
+          (period.getPeriodEndUs() != MonthStartUs(period.getPeriodEndUs()) ||
+           period.getPeriodEndUs() <= counters_.month_start_us)) {
+        return absl::FailedPreconditionError("a month tick must start a later campus month");
+      }
+      return absl::OkStatus();
+    }
+    default:
+      break;
+  }
+  WL_RETURN_IF_ERROR(CheckRegistry(event));
+  return CheckMoney(event);
+}
+
+ledger::Applied Campus::Apply(const ledger::PendingEvent& event, ledger::StateWriter&) {
+  absl::MutexLock lock(&mu_);
+  switch (event.body.which()) {
+    case EventKind::DEDUCTIONS_APPLIED:
+    case EventKind::REFUND_SETTLED:
+    case EventKind::EXCHANGE_SETTLED:
+      // Their effects were applied with the event they settle; this is the record.
+      WL_CHECK(derived_expected_ > 0);
+      --derived_expected_;
+      return {};
+    case EventKind::PERIOD_CLOSED: {
+      auto period = event.body.getPeriodClosed();
+      if (period.getKind() == schema::PeriodKind::MONTH) CloseMonth(period.getPeriodEndUs());
+      ForgetOldDeposits(period.getPeriodEndUs());
+      return {};
+    }
+    default:
+      break;
+  }
+  ApplyRegistry(event);
+  return ApplyMoney(event);
+}
+
+std::optional<Room> Campus::FindRoom(const std::string& room_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Meter> Campus::FindMeter(const std::string& address, uint8_t circuit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = meters_.find(MeterKey(address, circuit));
+  if (it == meters_.end()) return std::nullopt;
+  return it->second;
+}
+
+template <typename T>
+static std::vector<T> Values(const std::map<std::string, T>& map) {
+  std::vector<T> out;
+  out.reserve(map.size());
+  for (const auto& [key, value] : map) out.push_back(value);
+  return out;
+}
+
+std::vector<Room> Campus::Rooms() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Values(rooms_);
+}
+std::vector<Building> Campus::Buildings() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Values(buildings_);
+}
+std::vector<Gateway> Campus::Gateways() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Values(gateways_);
+}
+std::vector<Meter> Campus::Meters() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Values(meters_);
+}
+std::vector<Tariff> Campus::Tariffs() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return Values(tariffs_);
+}
+
+std::string Campus::RoomOf(const std::string& person_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = person_rooms_.find(person_id);
+  return it == person_rooms_.end() ? "" : it->second;
+}
+
+const TariffVersion* Campus::ClassTariffLocked(const std::string& identity_class,
+                                               int64_t time_us) const {
+  auto it = tariffs_.find(identity_class);
+  if (it == tariffs_.end()) return nullptr;
+  return it->second.At(time_us);
+}
+
+// A room with a tariff class set is charged at that class's tariff. Without
+// one it follows its occupants: the identity class most of them share; on a
+// tie, the class whose first tier is cheaper, then the class name. An empty
+// room is charged at the "other" class.
+const TariffVersion* Campus::RoomTariffLocked(const Room& room, int64_t time_us) const {
+  if (!room.tariff_class.empty()) return ClassTariffLocked(room.tariff_class, time_us);
+  if (room.occupants.empty()) return ClassTariffLocked("other", time_us);
+  std::map<std::string, int> counts;
+  for (const Occupant& occupant : room.occupants) ++counts[occupant.identity_class];
+  const TariffVersion* best = nullptr;
+  int best_count = 0;
+  for (const auto& [identity_class, count] : counts) {
+    const TariffVersion* tariff = ClassTariffLocked(identity_class, time_us);
+    if (tariff == nullptr) continue;
+    bool better = best == nullptr || count > best_count ||
+                  (count == best_count &&
+                   tariff->tiers.front().price_per_kwh < best->tiers.front().price_per_kwh);
+    if (better) {
+      best = tariff;
+      best_count = count;
+    }
+  }
+  return best;
+}
+
+void Campus::CheckInvariant(const Room& room) const {
+  WL_CHECK(room.LedgerBalanceFen() == room.balance_fen);
+  WL_CHECK(room.remainder >= 0 && room.remainder < kCostUnitsPerFen);
+  WL_CHECK(room.allowance_left_wh >= 0);
+}
+
+}  // namespace wattledger::projections

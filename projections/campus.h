@@ -1,0 +1,104 @@
+// The campus: the domain's inline projection. It admits and applies every
+// registry, tariff and money event, derives deductions from reading batches,
+// refund and exchange settlements, and keeps each room's account so that
+//   deposits - reversals - deductions - refunds + transfers in - out = balance
+// holds for every room, always (checked after every event).
+//
+// Check is decide(command, state): it refuses with a Status and changes
+// nothing. Apply changes memory, marks what changed, and returns the result
+// (a receipt) and the events it derives; Flush writes what changed. No clock,
+// I/O or randomness: time comes from the event. Called on the writer thread;
+// the read accessors (Find*, Rooms) are safe from any thread.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "ledger/inline_projection.h"
+#include "projections/campus_state.h"
+
+namespace wattledger::projections {
+
+// Deposits older than this can no longer be reversed (and are forgotten).
+inline constexpr int64_t kReversalWindowUs = 31 * 86'400'000'000LL;
+inline constexpr int64_t kDepositFenMax = 10'000'000;  // 100,000 CNY in one deposit
+inline constexpr uint32_t kMetersPerGatewayMax = 128;
+// The energy register rolls over after 999999.99 kWh.
+inline constexpr int64_t kRegisterModulusWh = 1'000'000'000;
+// A reading may exceed what the circuit can pass by one register step.
+inline constexpr int64_t kPlausibilitySlackWh = 10;
+
+class Campus final : public ledger::InlineProjection {
+ public:
+  absl::Status Load(const ledger::EventStore& store) override;
+  absl::Status Check(const ledger::PendingEvent& event) const override;
+  ledger::Applied Apply(const ledger::PendingEvent& event, ledger::StateWriter& writer) override;
+  void Flush(ledger::StateWriter& writer) override;
+
+  // Snapshots for queries; nullopt when unknown.
+  std::optional<Room> FindRoom(const std::string& room_id) const;
+  std::optional<Meter> FindMeter(const std::string& address, uint8_t circuit) const;
+  std::vector<Room> Rooms() const;
+  std::vector<Building> Buildings() const;
+  std::vector<Gateway> Gateways() const;
+  std::vector<Meter> Meters() const;
+  std::vector<Tariff> Tariffs() const;
+  // The room an occupant lives in, or "".
+  std::string RoomOf(const std::string& person_id) const;
+
+ private:
+  // The tariff a room's energy is charged at, at `time_us` (see README).
+  const TariffVersion* RoomTariffLocked(const Room& room, int64_t time_us) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  const TariffVersion* ClassTariffLocked(const std::string& identity_class, int64_t time_us) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  absl::Status CheckRegistry(const ledger::PendingEvent& event) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status CheckMoney(const ledger::PendingEvent& event) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status CheckImport(schema::RegistryImported::Reader import) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  void ApplyRegistry(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ledger::Applied ApplyMoney(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string DeriveDeductions(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string SettleRefund(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string SettleExchange(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CloseMonth(int64_t month_start_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetOldDeposits(int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Occupancy changes keep the month's free allowance prorated.
+  void MoveIn(Room& room, Occupant occupant, int64_t time_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Occupant MoveOut(Room& room, const std::string& person_id, int64_t time_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The share of the room's positive balance that leaves with `person_id`.
+  int64_t ShareOf(const Room& room, const std::string& person_id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  void AddBuilding(const Building& building) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddGateway(const Gateway& gateway) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddRoom(const Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AddMeter(const Meter& meter, int64_t time_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckInvariant(const Room& room) const;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Building> buildings_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Gateway> gateways_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Meter> meters_ ABSL_GUARDED_BY(mu_);      // by MeterKey
+  std::map<std::string, std::string> person_rooms_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, uint32_t> address_circuits_ ABSL_GUARDED_BY(mu_);  // derived from meters_
+  std::map<std::string, Tariff> tariffs_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, DepositRecord> deposits_ ABSL_GUARDED_BY(mu_);  // reversible, by seq
+  Counters counters_ ABSL_GUARDED_BY(mu_);
+  // Derived events Apply announced and the log must hold next.
+  uint32_t derived_expected_ ABSL_GUARDED_BY(mu_) = 0;
+
+  // Rows changed since the last Flush, by state key.
+  std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> deleted_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace wattledger::projections
