@@ -56,15 +56,14 @@ Hash VectorPrevHash() {
 }
 
 std::string VectorBody() {
-  return MakeBody("vector/deposit/1", kVectorIssuedAtUs, std::string(kVectorStream),
-                  [](auto body) {
-                    auto deposit = body.initDepositMade();
-                    deposit.setRoomId("A-101");
-                    deposit.setAmountFen(5000);
-                    deposit.setChannel(schema::DepositChannel::WEB);
-                    deposit.setPayerCardNo("20260001");
-                    deposit.setCashierId("cashier-1");
-                  });
+  return MakeBody("vector/deposit/1", kVectorIssuedAtUs, std::string(kVectorStream), [](auto body) {
+    auto deposit = body.initDepositMade();
+    deposit.setRoomId("A-101");
+    deposit.setAmountFen(5000);
+    deposit.setChannel(schema::DepositChannel::WEB);
+    deposit.setPayerCardNo("20260001");
+    deposit.setCashierId("cashier-1");
+  });
 }
 
 std::string VectorEnvelope(absl::string_view body, const Signature& signature) {
@@ -236,7 +235,8 @@ TEST(EventFormatVector, CheckpointSigningMessageIsDomainSeqBigEndianThenHash) {
 }
 
 TEST(EventFormat, BigEndianHelpersRoundTrip) {
-  for (uint64_t value : {uint64_t{0}, uint64_t{1}, uint64_t{0x0102030405060708}, uint64_t{UINT64_MAX}}) {
+  for (uint64_t value :
+       {uint64_t{0}, uint64_t{1}, uint64_t{0x0102030405060708}, uint64_t{UINT64_MAX}}) {
     std::string bytes;
     PutU64BigEndian(bytes, value);
     ASSERT_EQ(bytes.size(), 8u);
@@ -254,7 +254,8 @@ TEST(EventFormat, BigEndianHelpersRoundTrip) {
 TEST(CanonicalMessage, ExtraTrailingWordIsInvalidArgument) {
   std::string body = VectorBody();
   ASSERT_TRUE(ParsedBody::Parse(body, kEventBodyBytesMax).ok());
-  for (absl::string_view extra : {absl::string_view("\0\0\0\0\0\0\0\0", 8), absl::string_view("trailing")}) {
+  for (absl::string_view extra :
+       {absl::string_view("\0\0\0\0\0\0\0\0", 8), absl::string_view("trailing")}) {
     auto parsed = ParsedBody::Parse(body + std::string(extra), kEventBodyBytesMax);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << parsed.status();
   }
@@ -297,7 +298,7 @@ TEST(CanonicalMessage, ValidButNonPreorderLayoutIsInvalidArgument) {
 
   capnp::SegmentArrayMessageReader reader(segments);
   EXPECT_EQ(absl::string_view(reader.getRoot<schema::EventBody>().getStream().cStr()),
-            kVectorStream);  // a perfectly readable message...
+            kVectorStream);                                  // a perfectly readable message...
   auto parsed = ParsedBody::Parse(raw, kEventBodyBytesMax);  // ...that is not canonical
   EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << parsed.status();
   EXPECT_THAT(parsed.status().message(), HasSubstr("canonical"));
@@ -340,8 +341,8 @@ template <typename T>
 void ExpectEveryTruncationRefused(const std::string& bytes) {
   ASSERT_TRUE(CanonicalMessage<T>::Parse(bytes, kEnvelopeBytesMax).ok());
   for (size_t length = 0; length < bytes.size(); ++length) {
-    auto parsed = CanonicalMessage<T>::Parse(absl::string_view(bytes).substr(0, length),
-                                             kEnvelopeBytesMax);
+    auto parsed =
+        CanonicalMessage<T>::Parse(absl::string_view(bytes).substr(0, length), kEnvelopeBytesMax);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << "length " << length;
   }
 }

@@ -1,13 +1,23 @@
 #include "ledger/internal/event_stager.h"
 
+#include "absl/strings/str_cat.h"
 #include "ledger/event_format.h"
 #include "ledger/status_macros.h"
 
 namespace wattledger::ledger::internal {
 
 absl::Status EventStager::Check(const PendingEvent& pending) const {
-  for (auto* projection : projections_) WL_RETURN_IF_ERROR(projection->Check(pending));
-  return absl::OkStatus();
+  absl::Status status;
+  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
+                for (auto* projection : projections_) {
+                  status = projection->Check(pending);
+                  if (!status.ok()) return;
+                }
+              })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the event cannot be read: ", exception->getDescription().cStr()));
+  }
+  return status;
 }
 
 void EventStager::Flush(rocksdb::WriteBatch& batch) {

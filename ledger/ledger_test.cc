@@ -19,8 +19,8 @@
 namespace wattledger::ledger {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::DepositBody;
+using ::testing::HasSubstr;
 using testing::MakeBody;
 using testing::NamesSeq;
 using testing::RawStore;
@@ -113,8 +113,7 @@ TEST(AppendPipeline, BadSignatureIsUnauthenticatedAndAppendsNothing) {
 
   SignedRequest flipped = Sign(body, t.cashier());
   flipped.signature[10] ^= 0x01;
-  ExpectRefusedAndNothingAppended(t, flipped, absl::StatusCode::kUnauthenticated,
-                                  "bad signature");
+  ExpectRefusedAndNothingAppended(t, flipped, absl::StatusCode::kUnauthenticated, "bad signature");
 
   // Signed by another key but claiming to be the cashier.
   SignedRequest impostor = Sign(body, TestKey(77));
@@ -135,9 +134,9 @@ TEST(AppendPipeline, BadSignatureIsUnauthenticatedAndAppendsNothing) {
 TEST(AppendPipeline, UnknownKeyIsUnauthenticatedAndAppendsNothing) {
   TestLedger t;
   SigningKey stranger = TestKey(77);
-  ExpectRefusedAndNothingAppended(
-      t, Sign(DepositBody("unknown", t.now_us(), "A-101", 100), stranger),
-      absl::StatusCode::kUnauthenticated, "unknown signing key");
+  ExpectRefusedAndNothingAppended(t,
+                                  Sign(DepositBody("unknown", t.now_us(), "A-101", 100), stranger),
+                                  absl::StatusCode::kUnauthenticated, "unknown signing key");
 }
 
 TEST(AppendPipeline, RevokedKeyIsPermissionDeniedAndAppendsNothing) {
@@ -147,9 +146,8 @@ TEST(AppendPipeline, RevokedKeyIsPermissionDeniedAndAppendsNothing) {
   auto before_revocation =
       t.Append(Sign(DepositBody("before", t.now_us(), "A-101", 100), *second_cashier));
   ASSERT_TRUE(before_revocation.ok()) << before_revocation.status();
-  auto revoked = t.Append(
-      Sign(RevokeKeyBody("revoke-second-cashier", t.now_us(), second_cashier->key_id()),
-           t.admin()));
+  auto revoked = t.Append(Sign(
+      RevokeKeyBody("revoke-second-cashier", t.now_us(), second_cashier->key_id()), t.admin()));
   ASSERT_TRUE(revoked.ok()) << revoked.status();
 
   ExpectRefusedAndNothingAppended(
@@ -170,8 +168,7 @@ TEST(AppendPipeline, CashierRegisteringAKeyIsPermissionDenied) {
   TestLedger t;
   ExpectRefusedAndNothingAppended(
       t,
-      Sign(RegisterKeyBody("cashier-registers", t.now_us(), TestKey(78).public_key(),
-                           Role::ADMIN),
+      Sign(RegisterKeyBody("cashier-registers", t.now_us(), TestKey(78).public_key(), Role::ADMIN),
            t.cashier()),
       absl::StatusCode::kPermissionDenied, "may not issue");
 }
@@ -200,8 +197,9 @@ TEST(AppendPipeline, OnlyTheLedgerKeyMayIssueLedgerEvents) {
   ExpectRefusedAndNothingAppended(t, Sign(closed, t.admin()), absl::StatusCode::kPermissionDenied);
   // Registering a key with the ledger role is refused even for an admin.
   ExpectRefusedAndNothingAppended(
-      t, Sign(RegisterKeyBody("ledger-role", t.now_us(), TestKey(79).public_key(), Role::LEDGER),
-              t.admin()),
+      t,
+      Sign(RegisterKeyBody("ledger-role", t.now_us(), TestKey(79).public_key(), Role::LEDGER),
+           t.admin()),
       absl::StatusCode::kPermissionDenied);
 }
 
@@ -209,12 +207,12 @@ TEST(AppendPipeline, IdempotencyKeyReusedWithAnotherBodyIsAlreadyExists) {
   TestLedger t;
   auto first = t.Append(Sign(DepositBody("pay-1", t.now_us(), "A-101", 100), t.cashier()));
   ASSERT_TRUE(first.ok()) << first.status();
-  ExpectRefusedAndNothingAppended(
-      t, Sign(DepositBody("pay-1", t.now_us(), "A-101", 200), t.cashier()),
-      absl::StatusCode::kAlreadyExists, "pay-1");
-  ExpectRefusedAndNothingAppended(
-      t, Sign(DepositBody("pay-1", t.now_us(), "B-202", 100), t.cashier()),
-      absl::StatusCode::kAlreadyExists);
+  ExpectRefusedAndNothingAppended(t,
+                                  Sign(DepositBody("pay-1", t.now_us(), "A-101", 200), t.cashier()),
+                                  absl::StatusCode::kAlreadyExists, "pay-1");
+  ExpectRefusedAndNothingAppended(t,
+                                  Sign(DepositBody("pay-1", t.now_us(), "B-202", 100), t.cashier()),
+                                  absl::StatusCode::kAlreadyExists);
   // A fresh timestamp does not excuse another body.
   ExpectRefusedAndNothingAppended(
       t, Sign(DepositBody("pay-1", t.now_us() + 1, "A-101", 200), t.cashier()),
@@ -242,8 +240,7 @@ TEST(AppendPipeline, IdempotencyKeysArePerSigner) {
   auto other_cashier = t.RegisterKey(Role::CASHIER);
   ASSERT_TRUE(other_cashier.ok());
   auto first = t.Append(Sign(DepositBody("shared-key", t.now_us(), "A-101", 100), t.cashier()));
-  auto second =
-      t.Append(Sign(DepositBody("shared-key", t.now_us(), "A-101", 200), *other_cashier));
+  auto second = t.Append(Sign(DepositBody("shared-key", t.now_us(), "A-101", 200), *other_cashier));
   ASSERT_TRUE(first.ok() && second.ok());
   EXPECT_FALSE(second->duplicate);
   EXPECT_EQ(second->seq, first->seq + 1);
@@ -265,9 +262,9 @@ TEST(AppendPipeline, IssuedAtOutsideTheWindowIsOutOfRangeAndAppendsNothing) {
   EXPECT_TRUE(
       t.Append(Sign(DepositBody("edge-past", t.now_us() - window_us, "A-101", 1), t.cashier()))
           .ok());
-  EXPECT_TRUE(t.Append(Sign(DepositBody("edge-future", t.now_us() + window_us, "A-101", 1),
-                            t.cashier()))
-                  .ok());
+  EXPECT_TRUE(
+      t.Append(Sign(DepositBody("edge-future", t.now_us() + window_us, "A-101", 1), t.cashier()))
+          .ok());
 }
 
 TEST(AppendPipeline, RefusedRequestLeavesItsIdempotencyKeyUnused) {
@@ -347,8 +344,7 @@ TEST(AppendPipeline, MalformedBodyIsInvalidArgumentAndAppendsNothing) {
   for (auto& [name, body] : cases) {
     SCOPED_TRACE(name);
     // Correctly signed, so the body alone is what is wrong.
-    ExpectRefusedAndNothingAppended(t, Sign(body, t.cashier()),
-                                    absl::StatusCode::kInvalidArgument);
+    ExpectRefusedAndNothingAppended(t, Sign(body, t.cashier()), absl::StatusCode::kInvalidArgument);
   }
 }
 
@@ -364,13 +360,12 @@ TEST(AppendPipeline, RevokingTheLastAdminIsFailedPrecondition) {
       t.Append(Sign(RevokeKeyBody("revoke-first", t.now_us(), t.admin().key_id()), *second_admin));
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   ExpectRefusedAndNothingAppended(
-      t,
-      Sign(RevokeKeyBody("revoke-second", t.now_us(), second_admin->key_id()), *second_admin),
+      t, Sign(RevokeKeyBody("revoke-second", t.now_us(), second_admin->key_id()), *second_admin),
       absl::StatusCode::kFailedPrecondition);
   // The revoked first admin can no longer register keys.
   ExpectRefusedAndNothingAppended(
-      t, Sign(RegisterKeyBody("late", t.now_us(), TestKey(80).public_key(), Role::CASHIER),
-              t.admin()),
+      t,
+      Sign(RegisterKeyBody("late", t.now_us(), TestKey(80).public_key(), Role::CASHIER), t.admin()),
       absl::StatusCode::kPermissionDenied);
 }
 
@@ -385,7 +380,8 @@ TEST(AppendPipeline, RevokingAnUnknownKeyIsNotFound) {
 
 TEST(AppendPipeline, IdempotentRetryReturnsTheFirstResultAndAppendsNothing) {
   TestLedger t;
-  const SignedRequest request = Sign(DepositBody("pay-once", t.now_us(), "A-101", 100), t.cashier());
+  const SignedRequest request =
+      Sign(DepositBody("pay-once", t.now_us(), "A-101", 100), t.cashier());
   auto first = t.Append(request);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_FALSE(first->duplicate);
@@ -472,14 +468,12 @@ TEST(AppendPipeline, ConcurrentRetriesOfTheSameKeysAppendEachOnce) {
 // --- concurrency -------------------------------------------------------------
 
 TEST(AppendPipeline, ConcurrentAppendsGetGapFreeSeqsAndVerify) {
-  LedgerOptions options;
-  options.verify_threads = 2;
-  TestLedger t(options);
   constexpr int kThreads = 16;
   constexpr int kPerThread = 5000;
   constexpr int kInFlightPerThread = 256;  // keeps the submit queue far from its limit
-  const Head before = t.ledger().head();
-
+  // What the completions write to is declared before the ledger, so the
+  // ledger (whose Stop runs every pending completion) goes first, even when
+  // an assertion below returns early.
   struct Done {
     absl::Mutex mu;
     int completed ABSL_GUARDED_BY(mu) = 0;
@@ -488,10 +482,15 @@ TEST(AppendPipeline, ConcurrentAppendsGetGapFreeSeqsAndVerify) {
   std::vector<std::vector<uint64_t>> seqs(kThreads, std::vector<uint64_t>(kPerThread, 0));
   std::vector<std::unique_ptr<std::counting_semaphore<kInFlightPerThread>>> in_flight;
   for (int i = 0; i < kThreads; ++i) {
-    in_flight.push_back(std::make_unique<std::counting_semaphore<kInFlightPerThread>>(
-        kInFlightPerThread));
+    in_flight.push_back(
+        std::make_unique<std::counting_semaphore<kInFlightPerThread>>(kInFlightPerThread));
   }
   std::atomic<bool> stalled{false};
+  LedgerOptions options;
+  options.verify_threads = 2;
+  TestLedger t(options);
+  const Head before = t.ledger().head();
+
   std::vector<std::thread> threads;
   for (int thread = 0; thread < kThreads; ++thread) {
     threads.emplace_back([&, thread]() {
@@ -504,14 +503,15 @@ TEST(AppendPipeline, ConcurrentAppendsGetGapFreeSeqsAndVerify) {
         SignedRequest request = Sign(DepositBody(absl::StrCat("c", thread, "-", i), t.now_us(),
                                                  absl::StrCat("R", thread), 1),
                                      t.cashier());
-        t.ledger().Submit(std::move(request), [&, thread, i, slots](
-                                                  absl::StatusOr<AppendResult> result) {
-          if (result.ok()) seqs[thread][i] = result->seq;
-          absl::MutexLock lock(&done.mu);
-          if (!result.ok()) done.errors.push_back(std::string(result.status().message()));
-          ++done.completed;
-          slots->release();
-        });
+        t.ledger().Submit(std::move(request),
+                          [&, thread, i, slots](absl::StatusOr<AppendResult> result) {
+                            if (result.ok()) seqs[thread][i] = result->seq;
+                            absl::MutexLock lock(&done.mu);
+                            if (!result.ok())
+                              done.errors.push_back(std::string(result.status().message()));
+                            ++done.completed;
+                            slots->release();
+                          });
       }
     });
   }
@@ -659,8 +659,9 @@ void ExpectCheckpointsVerify(const Ledger& ledger, const PublicKey& ledger_key) 
   ASSERT_TRUE(key.ok());
   for (const StoredCheckpoint& checkpoint : *checkpoints) {
     SCOPED_TRACE(absl::StrCat("checkpoint ", checkpoint.seq));
-    EXPECT_TRUE(key->Verify(AsBytes(CheckpointSigningMessage(checkpoint.seq, checkpoint.chain_hash)),
-                            checkpoint.signature));
+    EXPECT_TRUE(
+        key->Verify(AsBytes(CheckpointSigningMessage(checkpoint.seq, checkpoint.chain_hash)),
+                    checkpoint.signature));
     auto event = ledger.store().GetEvent(checkpoint.seq);
     ASSERT_TRUE(event.ok());
     EXPECT_EQ(ChainHash(*event), checkpoint.chain_hash);

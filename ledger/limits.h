@@ -9,7 +9,11 @@ namespace wattledger::ledger {
 
 inline constexpr size_t kEventBodyBytesMax = 256 * 1024;       // one signed body
 inline constexpr size_t kEnvelopeBytesMax = kEventBodyBytesMax + 1024;
-inline constexpr uint64_t kReaderWordsMax = kEnvelopeBytesMax / 8 + 64;  // capnp traversal limit
+// Cap'n Proto's traversal limit counts every read, and projections read an
+// event more than once (Check, then Apply): allow that many passes over the
+// largest message, and no more, against amplification.
+inline constexpr uint64_t kReaderPassesMax = 64;
+inline constexpr uint64_t kReaderWordsMax = (kEnvelopeBytesMax / 8 + 64) * kReaderPassesMax;
 inline constexpr size_t kIdempotencyKeyBytesMax = 128;
 inline constexpr size_t kStreamNameBytesMax = 128;
 inline constexpr size_t kWriterBatchEventsMax = 2048;          // events per group commit

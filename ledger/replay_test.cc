@@ -17,10 +17,10 @@
 namespace wattledger::ledger {
 namespace {
 
-using ::testing::StartsWith;
 using testing::DepositBody;
 using testing::RevokeKeyBody;
 using testing::Sign;
+using ::testing::StartsWith;
 using testing::TempDir;
 using testing::TestKey;
 using testing::TestLedger;
@@ -70,9 +70,8 @@ int AppendMixedHistory(TestLedger& t, uint64_t seed) {
     const int64_t amount_fen = static_cast<int64_t>(1 + random() % 100000);
     const int dice = static_cast<int>(random() % 100);
     if (step == 200) {
-      auto result = t.Append(
-          Sign(RevokeKeyBody("revoke-second-cashier", t.now_us(), second_cashier->key_id()),
-               t.admin()));
+      auto result = t.Append(Sign(
+          RevokeKeyBody("revoke-second-cashier", t.now_us(), second_cashier->key_id()), t.admin()));
       EXPECT_TRUE(result.ok()) << result.status();
       revoked = true;
     } else if (step % 50 == 25) {
@@ -108,17 +107,21 @@ int AppendMixedHistory(TestLedger& t, uint64_t seed) {
       if (!first.ok()) continue;
       std::string reused(first->get().getIdempotencyKey().cStr());
       int64_t other_amount = first->get().getDepositMade().getAmountFen() + 1;
-      expect_refused("reused key", t.Append(Sign(DepositBody(reused, t.now_us(), room, other_amount),
-                                                 *original.signer)));
+      expect_refused(
+          "reused key",
+          t.Append(Sign(DepositBody(reused, t.now_us(), room, other_amount), *original.signer)));
     } else if (dice < 78) {
       SignedRequest request = Sign(DepositBody(key, t.now_us(), room, amount_fen), t.cashier());
       request.signature[0] ^= 0x01;
       expect_refused("bad signature", t.Append(request));
     } else if (dice < 82) {
-      expect_refused("stale", t.Append(Sign(
-          DepositBody(key, t.now_us() - 2 * kDefaultTimeWindowUs, room, amount_fen), t.cashier())));
+      expect_refused(
+          "stale",
+          t.Append(Sign(DepositBody(key, t.now_us() - 2 * kDefaultTimeWindowUs, room, amount_fen),
+                        t.cashier())));
     } else if (dice < 86) {
-      expect_refused("auditor", t.Append(Sign(DepositBody(key, t.now_us(), room, amount_fen), *auditor)));
+      expect_refused("auditor",
+                     t.Append(Sign(DepositBody(key, t.now_us(), room, amount_fen), *auditor)));
     } else if (dice < 90) {
       SignedRequest request = Sign(DepositBody(key, t.now_us(), room, amount_fen), t.cashier());
       request.expected_stream_version = 1'000'000;

@@ -49,7 +49,8 @@ class Recorder {
     return [this](uint64_t first_seq, const std::vector<std::string>& envelopes) {
       absl::MutexLock lock(&mu_);
       if (first_seq != next_) {
-        return absl::InternalError(absl::StrCat("delivered from ", first_seq, ", expected ", next_));
+        return absl::InternalError(
+            absl::StrCat("delivered from ", first_seq, ", expected ", next_));
       }
       for (const std::string& envelope : envelopes) {
         seqs_.push_back(SeqOf(envelope));

@@ -21,11 +21,11 @@
 namespace wattledger::ledger {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::DepositBody;
+using ::testing::HasSubstr;
 using testing::RevokeKeyBody;
 using testing::Sign;
+using ::testing::StartsWith;
 using testing::TempDir;
 using testing::TestKey;
 using testing::TestLedger;
@@ -36,8 +36,8 @@ absl::Status ExportLedger(const EventStore& store, const std::string& path) {
   WL_ASSIGN_OR_RETURN(Head head, store.GetHead());
   WL_ASSIGN_OR_RETURN(auto events, MessageStreamWriter::Create(path));
   for (uint64_t seq = 1; seq <= head.seq;) {
-    WL_ASSIGN_OR_RETURN(auto page,
-                        store.ReadRange(seq, std::min<uint64_t>(kReadEventsMax, head.seq - seq + 1)));
+    WL_ASSIGN_OR_RETURN(
+        auto page, store.ReadRange(seq, std::min<uint64_t>(kReadEventsMax, head.seq - seq + 1)));
     if (page.empty()) return absl::DataLossError(absl::StrCat("seq ", seq, " is missing"));
     for (const std::string& envelope : page) WL_RETURN_IF_ERROR(events->Append(envelope));
     seq += page.size();
@@ -283,7 +283,8 @@ TEST_F(ExportedLedger, ForgeryWithARecomputedChainIsCaughtBySignature) {
   WriteFile(path_ + ".checkpoints", "");
   absl::Status status = VerifyAs(Frame(envelopes));
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
-  EXPECT_THAT(std::string(status.message()), StartsWith(absl::StrCat("seq ", kMiddleDeposit, ": bad signature")));
+  EXPECT_THAT(std::string(status.message()),
+              StartsWith(absl::StrCat("seq ", kMiddleDeposit, ": bad signature")));
 }
 
 TEST_F(ExportedLedger, TamperedCheckpointIsDataLoss) {

@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
 # Quick start, step 1: install what is missing, build, initialise ./data on
-# the first run (ledger key, first admin key), and start wattd on it.
+# the first run (ledger key, first admin key), start wattd on it, and seed
+# the demo campus (one building, 256 rooms behind 2 gateways x 128 meters,
+# tariffs, occupants, first deposits; running it again changes nothing).
 # Extra arguments go to wattd (e.g. --rpc_listen 127.0.0.1:7700).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
+
+bin=build/release/tools
 if [ ! -f data/ledger/CURRENT ]; then
-  build/release/tools/wattctl init --data data
+  "$bin/wattctl" init --data data
 fi
-echo "wattd: data in ./data; try: build/release/tools/wattctl log --data data (Ctrl-C stops)"
-exec build/release/tools/wattd --data data "$@"
+
+log=data/wattd.log
+"$bin/wattd" --data data "$@" 2> >(tee -a "$log" >&2) &
+wattd=$!
+trap 'kill -TERM $wattd 2>/dev/null; wait $wattd' INT TERM
+for _ in $(seq 100); do
+  address=$(grep -o '"rpc_listening","address":"[^"]*"' "$log" 2>/dev/null | tail -1 | cut -d'"' -f6)
+  [ -n "$address" ] && break
+  kill -0 $wattd 2>/dev/null || { echo "wattd did not start; see $log" >&2; exit 1; }
+  sleep 0.1
+done
+"$bin/wattctl" seed-demo --data data --server "$address"
+cat <<MSG
+
+wattd is running on $address with the demo campus (Ctrl-C stops it). Try:
+  $bin/wattctl room show --data data --room B01-101
+  $bin/wattctl log --data data --limit 5
+  $bin/wattctl verify --data data
+MSG
+wait $wattd

@@ -158,7 +158,7 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(ledger::Ledger& ledg
     bool reported = false;
     KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
       capnp::ReaderOptions reader_options;
-      reader_options.traversalLimitInWords = ledger::kReaderWordsMax * 64;
+      reader_options.traversalLimitInWords = ledger::kReaderWordsMax;
       reader_options.nestingLimit = 32;
       capnp::EzRpcServer rpc(kj::heap<LedgerImpl>(ledger), listen, 0, reader_options);
       auto& wait_scope = rpc.getWaitScope();

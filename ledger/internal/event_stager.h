@@ -23,7 +23,8 @@ class EventStager {
   EventStager(EventStore* store, std::vector<InlineProjection*> projections, Rows rows = Rows::kAll)
       : store_(store), projections_(std::move(projections)), rows_(rows) {}
 
-  // Calls every projection's Check; the first refusal is returned.
+  // Calls every projection's Check; the first refusal is returned. A
+  // Cap'n Proto exception while reading the event is a refusal too.
   absl::Status Check(const PendingEvent& pending) const;
   // Stages the event and applies it to every projection.
   Applied Stage(rocksdb::WriteBatch& batch, const PendingEvent& pending,

@@ -34,5 +34,7 @@ int Refund();
 int Exchange();
 int Readings();
 int RoomShow();
+int Import();      // import_command.cc
+int SeedDemo();    // seed_demo.cc
 
 }  // namespace wattledger::wattctl

@@ -41,6 +41,8 @@ Campus (signed with --key, sent to --server):
   exchange --room FROM --to TO --person ID [--swap-person ID]
   readings --gateway G1 --csv FILE             (address,circuit,total_wh[,read_at_us]; ingest key)
   room show [--room R] [--data DIR]            balances, allowance, occupants
+  import [--buildings F] [--gateways F] [--rooms F] [--occupants F] [--meters F]   all or nothing
+  seed-demo --data DIR                         the demo campus (keys in DIR/keys, demo only)
 
 Private keys may be passphrase-protected: --passphrase_file FILE or $WATTLEDGER_PASSPHRASE.
 Roles: admin, operator, cashier, card-center, ingest, auditor.)";
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
       {"tariff set", w::TariffSet}, {"overdraft set", w::OverdraftSet},
       {"deposit", w::Deposit},  {"reverse", w::Reverse},       {"refund", w::Refund},
       {"exchange", w::Exchange}, {"readings", w::Readings},    {"room show", w::RoomShow},
+      {"import", w::Import},    {"seed-demo", w::SeedDemo},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {
