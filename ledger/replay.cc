@@ -13,6 +13,10 @@
 namespace wattledger::ledger {
 namespace {
 
+// Events read and committed per step: large enough to amortise the write,
+// small enough that a chunk of reading batches (~8 KB each) stays a few MB.
+constexpr uint64_t kReplayChunkEvents = 1024;
+
 absl::Status Bad(uint64_t seq, absl::string_view why) {
   return absl::DataLossError(absl::StrCat("replay: seq ", seq, ": ", why));
 }
@@ -36,7 +40,7 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
   ReplaySummary summary;
   std::deque<std::string> expected_derived;
   for (uint64_t seq = 1; seq <= last;) {
-    WL_ASSIGN_OR_RETURN(auto envelopes, source.ReadRange(seq, std::min<uint64_t>(8192, last - seq + 1)));
+    WL_ASSIGN_OR_RETURN(auto envelopes, source.ReadRange(seq, std::min<uint64_t>(kReplayChunkEvents, last - seq + 1)));
     if (envelopes.empty()) return Bad(seq, "missing");
     rocksdb::WriteBatch batch;
     for (const std::string& bytes : envelopes) {
@@ -83,9 +87,11 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
       ++summary.events;
       ++seq;
     }
-    stager.Flush(batch);
+    // A state-only rebuild writes each changed row once, at the end; a full
+    // replay commits as the live writer does, chunk by chunk.
+    if (full || seq > last) stager.Flush(batch);
     if (full) target.StageHead(batch, summary.head);
-    WL_RETURN_IF_ERROR(target.Write(batch));
+    if (batch.Count() > 0) WL_RETURN_IF_ERROR(target.Write(batch));
   }
   // The last event has no successor to hold its hash: the stored head does.
   if (full && last == source_head.seq && summary.head.chain_hash != source_head.chain_hash) {

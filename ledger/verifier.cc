@@ -241,6 +241,14 @@ absl::Status Verifier::AddEnvelopes(const std::vector<std::string>& envelopes) {
 
 std::optional<uint64_t> Verifier::DrainSignatures() { return pool_->Drain(); }
 
+absl::Status Verifier::CheckPendingSignatures() {
+  WL_RETURN_IF_ERROR(failed_);
+  if (std::optional<uint64_t> bad = DrainSignatures(); bad.has_value()) {
+    failed_ = Bad(*bad, "bad signature");
+  }
+  return failed_;
+}
+
 absl::StatusOr<VerifySummary> Verifier::Finish() {
   WL_RETURN_IF_ERROR(failed_);
   if (std::optional<uint64_t> bad = DrainSignatures(); bad.has_value()) {

@@ -47,6 +47,10 @@ class Verifier {
   absl::Status AddCheckpoint(absl::string_view canonical_checkpoint);
   // The next envelopes in seq order, from seq 1. Stops at the first problem.
   absl::Status AddEnvelopes(const std::vector<std::string>& envelopes);
+  // Waits for the signatures still being checked; kDataLoss naming the first
+  // bad one. Call before reporting a problem found outside the verifier (a
+  // torn export file), so an earlier bad signature is reported first.
+  absl::Status CheckPendingSignatures();
   // kDataLoss when a checkpoint lies past the last event or a chain break is
   // still unresolved; otherwise the summary.
   absl::StatusOr<VerifySummary> Finish();

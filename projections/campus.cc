@@ -61,19 +61,40 @@ absl::Status Campus::Load(const ledger::EventStore& store) {
   for (const auto& [room_id, room] : rooms_) {
     for (const Occupant& occupant : room.occupants) person_rooms_[occupant.person_id] = room_id;
   }
-  for (const auto& [key, meter] : meters_) ++address_circuits_[meter.address];
+  for (const auto& [key, meter] : meters_) {
+    if (!meter.retired) ++address_circuits_[meter.address];
+  }
   return absl::OkStatus();
+}
+
+void Campus::MarkDirty(Room& room) {
+  if (room.dirty) return;
+  room.dirty = true;
+  dirty_rooms_.push_back(&room);
+}
+
+void Campus::MarkDirty(Meter& meter) {
+  if (meter.dirty) return;
+  meter.dirty = true;
+  dirty_meters_.push_back(&meter);
 }
 
 void Campus::Flush(ledger::StateWriter& writer) {
   absl::MutexLock lock(&mu_);
+  for (Room* room : dirty_rooms_) {
+    writer.Put(absl::StrCat(kRoomPrefix, room->room_id), EncodeRoom(*room));
+    room->dirty = false;
+  }
+  for (Meter* meter : dirty_meters_) {
+    writer.Put(absl::StrCat(kMeterPrefix, MeterKey(meter->address, meter->circuit)),
+               EncodeMeter(*meter));
+    meter->dirty = false;
+  }
+  dirty_rooms_.clear();
+  dirty_meters_.clear();
   for (const std::string& key : dirty_) {
     absl::string_view id = key;
-    if (absl::ConsumePrefix(&id, kRoomPrefix)) {
-      writer.Put(key, EncodeRoom(rooms_.at(std::string(id))));
-    } else if (absl::ConsumePrefix(&id, kMeterPrefix)) {
-      writer.Put(key, EncodeMeter(meters_.at(std::string(id))));
-    } else if (absl::ConsumePrefix(&id, kBuildingPrefix)) {
+    if (absl::ConsumePrefix(&id, kBuildingPrefix)) {
       writer.Put(key, EncodeBuilding(buildings_.at(std::string(id))));
     } else if (absl::ConsumePrefix(&id, kGatewayPrefix)) {
       writer.Put(key, EncodeGateway(gateways_.at(std::string(id))));
@@ -205,18 +226,31 @@ const TariffVersion* Campus::ClassTariffLocked(const std::string& identity_class
 const TariffVersion* Campus::RoomTariffLocked(const Room& room, int64_t time_us) const {
   if (!room.tariff_class.empty()) return ClassTariffLocked(room.tariff_class, time_us);
   if (room.occupants.empty()) return ClassTariffLocked("other", time_us);
-  std::map<std::string, int> counts;
-  for (const Occupant& occupant : room.occupants) ++counts[occupant.identity_class];
+  // Rooms hold a handful of people: count classes without allocating, since
+  // this runs for every reading.
   const TariffVersion* best = nullptr;
+  const std::string* best_class = nullptr;
   int best_count = 0;
-  for (const auto& [identity_class, count] : counts) {
+  for (size_t i = 0; i < room.occupants.size(); ++i) {
+    const std::string& identity_class = room.occupants[i].identity_class;
+    bool seen = false;
+    int count = 0;
+    for (size_t j = 0; j < room.occupants.size(); ++j) {
+      if (room.occupants[j].identity_class != identity_class) continue;
+      if (j < i) seen = true;
+      ++count;
+    }
+    if (seen) continue;
     const TariffVersion* tariff = ClassTariffLocked(identity_class, time_us);
     if (tariff == nullptr) continue;
+    int64_t price = tariff->tiers.front().price_per_kwh;
     bool better = best == nullptr || count > best_count ||
                   (count == best_count &&
-                   tariff->tiers.front().price_per_kwh < best->tiers.front().price_per_kwh);
+                   (price < best->tiers.front().price_per_kwh ||
+                    (price == best->tiers.front().price_per_kwh && identity_class < *best_class)));
     if (better) {
       best = tariff;
+      best_class = &identity_class;
       best_count = count;
     }
   }

@@ -89,15 +89,23 @@ class Campus final : public ledger::InlineProjection {
   std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Meter> meters_ ABSL_GUARDED_BY(mu_);      // by MeterKey
   std::map<std::string, std::string> person_rooms_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, uint32_t> address_circuits_ ABSL_GUARDED_BY(mu_);  // derived from meters_
+  // Circuits in service per meter address, derived from meters_.
+  std::map<std::string, uint32_t> address_circuits_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Tariff> tariffs_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, DepositRecord> deposits_ ABSL_GUARDED_BY(mu_);  // reversible, by seq
   Counters counters_ ABSL_GUARDED_BY(mu_);
   // Derived events Apply announced and the log must hold next.
   uint32_t derived_expected_ ABSL_GUARDED_BY(mu_) = 0;
 
-  // Rows changed since the last Flush, by state key.
+  void MarkDirty(Room& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkDirty(Meter& meter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Rows changed since the last Flush: rooms and meters (touched by every
+  // reading) by pointer, the rest by state key.
+  std::vector<Room*> dirty_rooms_ ABSL_GUARDED_BY(mu_);
+  std::vector<Meter*> dirty_meters_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  std::string meter_key_ ABSL_GUARDED_BY(mu_);  // reused lookup buffer
   std::set<std::string> deleted_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -52,7 +52,9 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
   for (auto reading : batch.getReadings()) {
     std::string address = Str(reading.getMeterAddress());
     uint8_t circuit = reading.getCircuit();
-    auto found = meters_.find(MeterKey(address, circuit));
+    meter_key_.assign(address).push_back('/');
+    meter_key_.push_back(static_cast<char>('0' + circuit));
+    auto found = circuit <= 9 ? meters_.find(meter_key_) : meters_.end();
     if (found == meters_.end() || found->second.retired) {
       anomalies.push_back({address, circuit, schema::AnomalyKind::UNKNOWN_METER, 0,
                            reading.getTotalWh(), 0, 0});
@@ -83,13 +85,14 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     }
     meter.last_wh = to;
     meter.last_read_at_us = read_at;
-    dirty_.insert(absl::StrCat("campus/meter/", found->first));
+    MarkDirty(meter);
     if (anomalous) {
       anomalies.push_back({address, circuit, kind, from, to, elapsed, max_wh});
       continue;
     }
     if (delta == 0) continue;
-    Room& room = rooms_.at(meter.room_id);
+    if (meter.room == nullptr) meter.room = &rooms_.at(meter.room_id);
+    Room& room = *meter.room;
     const TariffVersion* tariff = RoomTariffLocked(room, read_at);
     Charge charge;
     if (tariff == nullptr) {
@@ -108,7 +111,7 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     room.energy_wh += delta;
     room.balance_fen -= charge.amount_fen;
     room.deductions_fen += charge.amount_fen;
-    dirty_.insert(absl::StrCat("campus/room/", room.room_id));
+    MarkDirty(room);
     CheckInvariant(room);
     lines.push_back({room.room_id, address, circuit, from, to, delta, charge, room.balance_fen});
   }

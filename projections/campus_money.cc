@@ -162,7 +162,7 @@ ledger::Applied Campus::ApplyMoney(const ledger::PendingEvent& event) {
       deposits_[event.seq] = DepositRecord{event.seq, room.room_id, amount,
                                            Str(deposit.getPayerCardNo()), now, false};
       ++counters_.receipts;
-      dirty_.insert(absl::StrCat("campus/room/", room.room_id));
+      MarkDirty(room);
       dirty_.insert("campus/counters");
       std::string deposit_key("campus/deposit/");
       ledger::PutU64BigEndian(deposit_key, event.seq);
@@ -188,7 +188,7 @@ ledger::Applied Campus::ApplyMoney(const ledger::PendingEvent& event) {
       room.balance_fen -= deposit.amount_fen;
       room.reversals_fen += deposit.amount_fen;
       room.card_nets[deposit.payer_card_no] -= deposit.amount_fen;
-      dirty_.insert(absl::StrCat("campus/room/", room.room_id));
+      MarkDirty(room);
       std::string deposit_key("campus/deposit/");
       ledger::PutU64BigEndian(deposit_key, deposit.seq);
       dirty_.insert(deposit_key);
@@ -299,7 +299,7 @@ void Campus::CloseMonth(int64_t month_start_us) {
       const TariffVersion* tariff = ClassTariffLocked(occupant.identity_class, month_start_us);
       if (tariff != nullptr) room.allowance_left_wh += MonthlyAllowanceWh(*tariff);
     }
-    dirty_.insert(absl::StrCat("campus/room/", room_id));
+    MarkDirty(room);
   }
 }
 

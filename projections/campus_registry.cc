@@ -308,20 +308,25 @@ void Campus::AddGateway(const Gateway& gateway) {
 }
 
 void Campus::AddRoom(const Room& room) {
-  rooms_[room.room_id] = room;
-  dirty_.insert(absl::StrCat("campus/room/", room.room_id));
+  Room& stored = rooms_[room.room_id];
+  stored = room;
+  MarkDirty(stored);
 }
 
 void Campus::AddMeter(const Meter& added, int64_t time_us) {
   Meter meter = added;
   meter.last_read_at_us = time_us;  // the install is the first baseline
+  // A replacement is a copy of the old meter, which may be marked dirty
+  // already: this one is not queued for Flush yet, so MarkDirty must see it clean.
+  meter.dirty = false;
   if (address_circuits_[meter.address]++ == 0) {
     ++gateways_.at(meter.gateway_id).meters;
     dirty_.insert(absl::StrCat("campus/gateway/", meter.gateway_id));
   }
   std::string key = MeterKey(meter.address, meter.circuit);
-  meters_[key] = std::move(meter);
-  dirty_.insert(absl::StrCat("campus/meter/", key));
+  Meter& stored = meters_[key];
+  stored = std::move(meter);
+  MarkDirty(stored);
 }
 
 void Campus::MoveIn(Room& room, Occupant occupant, int64_t time_us) {
@@ -330,7 +335,7 @@ void Campus::MoveIn(Room& room, Occupant occupant, int64_t time_us) {
   person_rooms_[occupant.person_id] = room.room_id;
   occupant.since_us = time_us;
   room.occupants.push_back(std::move(occupant));
-  dirty_.insert(absl::StrCat("campus/room/", room.room_id));
+  MarkDirty(room);
 }
 
 Occupant Campus::MoveOut(Room& room, const std::string& person_id, int64_t time_us) {
@@ -346,7 +351,7 @@ Occupant Campus::MoveOut(Room& room, const std::string& person_id, int64_t time_
     int64_t unused = AllowanceFromDayWh(*tariff, DayStartUs(time_us) + kMicrosPerDay);
     room.allowance_left_wh -= std::min(room.allowance_left_wh, unused);
   }
-  dirty_.insert(absl::StrCat("campus/room/", room.room_id));
+  MarkDirty(room);
   return leaving;
 }
 
@@ -387,7 +392,13 @@ void Campus::ApplyRegistry(const ledger::PendingEvent& event) {
       fresh.last_wh = replaced.getNewInitialReadingWh();
       if (replaced.getRatedCurrentMa() > 0) fresh.rated_current_ma = replaced.getRatedCurrentMa();
       old_meter.retired = true;
-      dirty_.insert(absl::StrCat("campus/meter/", old_key));
+      MarkDirty(old_meter);
+      // The old meter leaves the bus: it no longer counts toward its gateway's 128.
+      if (--address_circuits_[old_meter.address] == 0) {
+        address_circuits_.erase(old_meter.address);
+        --gateways_.at(old_meter.gateway_id).meters;
+        dirty_.insert(absl::StrCat("campus/gateway/", old_meter.gateway_id));
+      }
       int64_t final_stretch = (replaced.getOldFinalReadingWh() - old_meter.last_wh + kRegisterModulusWh) %
                               kRegisterModulusWh;
       fresh.last_wh = (fresh.last_wh - final_stretch + kRegisterModulusWh) % kRegisterModulusWh;
@@ -418,7 +429,7 @@ void Campus::ApplyRegistry(const ledger::PendingEvent& event) {
     case EventKind::OVERDRAFT_LIMIT_SET: {
       auto limit = body.getOverdraftLimitSet();
       rooms_.at(Str(limit.getRoomId())).overdraft_limit_fen = limit.getLimitFen();
-      dirty_.insert(absl::StrCat("campus/room/", Str(limit.getRoomId())));
+      MarkDirty(rooms_.at(Str(limit.getRoomId())));
       break;
     }
     default:

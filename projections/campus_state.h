@@ -46,6 +46,7 @@ struct Room {
   int64_t transfers_out_fen = 0;
   int64_t energy_wh = 0;
   std::map<std::string, int64_t> card_nets;  // payer card -> net fen paid in
+  bool dirty = false;  // in memory only: changed since the last Flush
 
   // The account identity every room keeps: what came in minus what went out.
   int64_t LedgerBalanceFen() const {
@@ -65,6 +66,9 @@ struct Meter {
   int64_t rated_current_ma = 0;
   int32_t nominal_voltage_dv = 2200;
   bool retired = false;
+  // In memory only: changed since the last Flush; the room it feeds.
+  bool dirty = false;
+  Room* room = nullptr;
 };
 
 struct Building {

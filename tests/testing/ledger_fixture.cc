@@ -13,8 +13,10 @@ namespace wattledger::testing {
 
 using ledger::Role;
 
-TempDir::TempDir() {
-  std::string templ = (std::filesystem::temp_directory_path() / "wattledger-test-XXXXXX").string();
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path().string()) {}
+
+TempDir::TempDir(const std::string& parent) {
+  std::string templ = (std::filesystem::path(parent) / "wattledger-test-XXXXXX").string();
   char* made = mkdtemp(templ.data());
   if (made == nullptr) std::abort();
   path_ = made;
@@ -228,6 +230,229 @@ absl::StatusOr<ledger::SigningKey> TestLedger::RegisterKey(Role role) {
                             admin_));
   if (!result.ok()) return result.status();
   return key;
+}
+
+}  // namespace wattledger::testing
+
+// --- The money domain -------------------------------------------------------
+
+namespace wattledger::testing {
+
+std::string BuildingBody(const std::string& key, int64_t issued_at_us,
+                         const std::string& building_id) {
+  return MakeBody(key, issued_at_us, "registry", [&](auto body) {
+    auto building = body.initBuildingRegistered();
+    building.setBuildingId(building_id);
+    building.setName(absl::StrCat("Building ", building_id));
+    building.setCampus("North");
+  });
+}
+
+std::string RoomBody(const std::string& key, int64_t issued_at_us, const std::string& room_id,
+                     const std::string& building_id, uint32_t capacity,
+                     const std::string& tariff_class) {
+  return MakeBody(key, issued_at_us, "room:" + room_id, [&](auto body) {
+    auto room = body.initRoomRegistered();
+    room.setRoomId(room_id);
+    room.setBuildingId(building_id);
+    room.setFloor(3);
+    room.setNumber(room_id);
+    room.setCapacity(capacity);
+    room.setTariffClass(tariff_class);
+  });
+}
+
+std::string OccupantBody(const std::string& key, int64_t issued_at_us, const std::string& room_id,
+                         const std::string& person_id, const std::string& identity_class,
+                         const std::string& card_no) {
+  return MakeBody(key, issued_at_us, "room:" + room_id, [&](auto body) {
+    auto occupant = body.initOccupantAssigned();
+    occupant.setRoomId(room_id);
+    occupant.setPersonId(person_id);
+    occupant.setName(absl::StrCat("Student ", person_id));
+    occupant.setIdentityClass(identity_class);
+    occupant.setCardNo(card_no);
+  });
+}
+
+std::string MoveOutBody(const std::string& key, int64_t issued_at_us, const std::string& room_id,
+                        const std::string& person_id) {
+  return MakeBody(key, issued_at_us, "room:" + room_id, [&](auto body) {
+    auto moved = body.initOccupantMovedOut();
+    moved.setRoomId(room_id);
+    moved.setPersonId(person_id);
+    moved.setReason("test");
+  });
+}
+
+std::string GatewayBody(const std::string& key, int64_t issued_at_us,
+                        const std::string& gateway_id) {
+  return MakeBody(key, issued_at_us, "registry", [&](auto body) {
+    auto gateway = body.initGatewayRegistered();
+    gateway.setGatewayId(gateway_id);
+    gateway.setAddress("10.0.0.1:9000");
+    gateway.setLocation("basement");
+    gateway.setMode(schema::GatewayMode::SERVER);
+  });
+}
+
+std::string MeterBody(const std::string& key, int64_t issued_at_us, const MeterSpec& meter) {
+  return MakeBody(key, issued_at_us, "meter:" + meter.address, [&](auto body) {
+    auto installed = body.initMeterInstalled();
+    installed.setMeterAddress(meter.address);
+    installed.setGatewayId(meter.gateway_id);
+    installed.setRoomId(meter.room_id);
+    installed.setCircuit(meter.circuit);
+    installed.setInitialReadingWh(meter.initial_wh);
+    installed.setRatedCurrentMa(meter.rated_current_ma);
+    installed.setNominalVoltageDv(meter.nominal_voltage_dv);
+  });
+}
+
+std::string MeterReplacedBody(const std::string& key, int64_t issued_at_us,
+                              const std::string& old_address, const std::string& new_address,
+                              uint8_t circuit, int64_t old_final_wh, int64_t new_initial_wh) {
+  return MakeBody(key, issued_at_us, "meter:" + old_address, [&](auto body) {
+    auto replaced = body.initMeterReplaced();
+    replaced.setOldMeterAddress(old_address);
+    replaced.setNewMeterAddress(new_address);
+    replaced.setCircuit(circuit);
+    replaced.setOldFinalReadingWh(old_final_wh);
+    replaced.setNewInitialReadingWh(new_initial_wh);
+  });
+}
+
+std::string TariffBody(const std::string& key, int64_t issued_at_us,
+                       const std::string& identity_class, int64_t effective_from_us,
+                       const std::vector<TierSpec>& tiers, int64_t allowance_wh_per_year) {
+  return MakeBody(key, issued_at_us, "tariff:" + identity_class, [&](auto body) {
+    auto tariff = body.initTariffSet();
+    tariff.setIdentityClass(identity_class);
+    tariff.setEffectiveFromUs(effective_from_us);
+    auto list = tariff.initTiers(static_cast<unsigned>(tiers.size()));
+    for (size_t i = 0; i < tiers.size(); ++i) {
+      list[i].setUptoWh(tiers[i].upto_wh);
+      list[i].setPricePerKwh(tiers[i].price_per_kwh);
+    }
+    tariff.setAllowanceWhPerYear(allowance_wh_per_year);
+  });
+}
+
+std::string OverdraftBody(const std::string& key, int64_t issued_at_us, const std::string& room_id,
+                          int64_t limit_fen) {
+  return MakeBody(key, issued_at_us, "room:" + room_id, [&](auto body) {
+    auto limit = body.initOverdraftLimitSet();
+    limit.setRoomId(room_id);
+    limit.setLimitFen(limit_fen);
+  });
+}
+
+std::string ChannelDepositBody(const std::string& key, int64_t issued_at_us,
+                               const std::string& room_id, int64_t amount_fen,
+                               schema::DepositChannel channel, const std::string& payer_card_no) {
+  return MakeBody(key, issued_at_us, "room:" + room_id, [&](auto body) {
+    auto deposit = body.initDepositMade();
+    deposit.setRoomId(room_id);
+    deposit.setAmountFen(amount_fen);
+    deposit.setChannel(channel);
+    deposit.setPayerCardNo(payer_card_no);
+    deposit.setCashierId(channel == schema::DepositChannel::WEB ? "web" : "terminal-1");
+    if (channel == schema::DepositChannel::CARD_CENTER) deposit.setTradeNo(key);
+  });
+}
+
+std::string ReversalBody(const std::string& key, int64_t issued_at_us, uint64_t deposit_seq) {
+  return MakeBody(key, issued_at_us, "reversals", [&](auto body) {
+    auto reversal = body.initDepositReversed();
+    reversal.setDepositSeq(deposit_seq);
+    reversal.setReason("keyed in twice");
+  });
+}
+
+std::string RefundBody(const std::string& key, int64_t issued_at_us, const std::string& room_id,
+                       const std::string& person_id) {
+  return MakeBody(key, issued_at_us, "room:" + room_id, [&](auto body) {
+    auto refund = body.initRefundIssued();
+    refund.setRoomId(room_id);
+    refund.setPersonId(person_id);
+    refund.setReason(schema::RefundReason::GRADUATION);
+  });
+}
+
+std::string ExchangeBody(const std::string& key, int64_t issued_at_us,
+                         const std::string& person_id, const std::string& from_room_id,
+                         const std::string& to_room_id, const std::string& swap_person_id) {
+  return MakeBody(key, issued_at_us, "room:" + from_room_id, [&](auto body) {
+    auto exchange = body.initRoomExchanged();
+    exchange.setPersonId(person_id);
+    exchange.setFromRoomId(from_room_id);
+    exchange.setToRoomId(to_room_id);
+    exchange.setSwapPersonId(swap_person_id);
+  });
+}
+
+std::string ReadingsBody(const std::string& key, int64_t issued_at_us,
+                         const std::string& gateway_id, const std::vector<ReadingSpec>& readings) {
+  return MakeBody(key, issued_at_us, "gateway:" + gateway_id, [&](auto body) {
+    auto batch = body.initReadingsBatch();
+    batch.setGatewayId(gateway_id);
+    batch.setSweepStartedUs(issued_at_us);
+    auto list = batch.initReadings(static_cast<unsigned>(readings.size()));
+    for (size_t i = 0; i < readings.size(); ++i) {
+      list[i].setMeterAddress(readings[i].address);
+      list[i].setCircuit(readings[i].circuit);
+      list[i].setReadAtUs(readings[i].read_at_us);
+      list[i].setTotalWh(readings[i].total_wh);
+      list[i].setVoltageDv(2200);
+    }
+  });
+}
+
+std::string PeriodBody(int64_t issued_at_us, int64_t period_end_us, schema::PeriodKind kind) {
+  std::string key = absl::StrCat("period/", kind == schema::PeriodKind::DAY ? "day/" : "month/",
+                                 period_end_us);
+  return MakeBody(key, issued_at_us, "periods", [&](auto body) {
+    auto closed = body.initPeriodClosed();
+    closed.setPeriodEndUs(period_end_us);
+    closed.setKind(kind);
+  });
+}
+
+absl::StatusOr<StoredEvent> ReadStoredEvent(const ledger::EventStore& store, uint64_t seq) {
+  auto bytes = store.GetEvent(seq);
+  if (!bytes.ok()) return bytes.status();
+  auto envelope = ledger::ParsedEnvelope::Parse(*bytes, ledger::kEnvelopeBytesMax);
+  if (!envelope.ok()) return envelope.status();
+  StoredEvent event;
+  auto signer = envelope->get().getSignerKeyId();
+  if (signer.size() != event.signer.size()) return absl::DataLossError("bad signer key id");
+  std::copy(signer.begin(), signer.end(), event.signer.begin());
+  event.appended_at_us = envelope->get().getAppendedAtUs();
+  event.body = std::string(ledger::AsView(envelope->get().getBody()));
+  return event;
+}
+
+absl::Status SameDerivedFamilies(const ledger::EventStore& live,
+                                 const ledger::EventStore& replayed) {
+  for (absl::string_view family :
+       {ledger::EventStore::kEvents, ledger::EventStore::kStreams,
+        ledger::EventStore::kIdempotency, ledger::EventStore::kState}) {
+    auto expected = live.Dump(family);
+    if (!expected.ok()) return expected.status();
+    auto actual = replayed.Dump(family);
+    if (!actual.ok()) return actual.status();
+    if (*expected == *actual) continue;
+    for (size_t i = 0; i < std::min(expected->size(), actual->size()); ++i) {
+      if ((*expected)[i] != (*actual)[i]) {
+        return absl::InternalError(absl::StrCat(
+            family, " row ", i, " differs: key ", ledger::ToHex(ledger::AsBytes((*expected)[i].first)),
+            " vs ", ledger::ToHex(ledger::AsBytes((*actual)[i].first))));
+      }
+    }
+    return absl::InternalError(absl::StrCat(family, " has ", expected->size(),
+                                            " rows live but ", actual->size(), " replayed"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace wattledger::testing

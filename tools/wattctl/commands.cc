@@ -213,6 +213,7 @@ absl::StatusOr<ledger::VerifySummary> VerifyFiles(const std::vector<std::string>
       auto message = reader->Next(ledger::kEnvelopeBytesMax);
       if (!message.ok()) {
         WL_RETURN_IF_ERROR(verifier.AddEnvelopes(page));
+        WL_RETURN_IF_ERROR(verifier.CheckPendingSignatures());
         return absl::DataLossError(absl::StrCat("seq ", seq + page.size(), ": ", message.status().message()));
       }
       if (!message->has_value()) break;

@@ -36,5 +36,7 @@ int Readings();
 int RoomShow();
 int Import();      // import_command.cc
 int SeedDemo();    // seed_demo.cc
+// report_command.cc: `which` is consumption, deposits, refunds, settlement or balances.
+int Report(const std::string& which);
 
 }  // namespace wattledger::wattctl

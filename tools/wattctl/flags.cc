@@ -61,3 +61,6 @@ ABSL_FLAG(std::string, gateways, "", "import: gateways CSV");
 ABSL_FLAG(std::string, format, "json", "report: json or csv");
 ABSL_FLAG(std::string, since, "", "report: from this campus date (YYYY-MM-DD)");
 ABSL_FLAG(std::string, until, "", "report: to this campus date (YYYY-MM-DD), inclusive");
+ABSL_FLAG(std::string, by, "",
+          "report consumption: room (default) or building; report deposits: cashier, channel or total");
+ABSL_FLAG(std::string, period, "month", "report consumption: month, quarter or year");

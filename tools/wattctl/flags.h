@@ -68,3 +68,5 @@ ABSL_DECLARE_FLAG(std::string, gateways);
 ABSL_DECLARE_FLAG(std::string, format);
 ABSL_DECLARE_FLAG(std::string, since);
 ABSL_DECLARE_FLAG(std::string, until);
+ABSL_DECLARE_FLAG(std::string, by);
+ABSL_DECLARE_FLAG(std::string, period);

@@ -44,6 +44,13 @@ Campus (signed with --key, sent to --server):
   import [--buildings F] [--gateways F] [--rooms F] [--occupants F] [--meters F]   all or nothing
   seed-demo --data DIR                         the demo campus (keys in DIR/keys, demo only)
 
+Reports (read from --data DIR, also while wattd runs; --format json|csv; dates are campus days):
+  report consumption [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  report deposits    [--by cashier|channel|total] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  report refunds     [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  report settlement  [--since YYYY-MM-DD] [--until YYYY-MM-DD]   card-center entries and day totals
+  report balances    [--seq N | --until YYYY-MM-DD]              every room at a seq or a day's end
+
 Private keys may be passphrase-protected: --passphrase_file FILE or $WATTLEDGER_PASSPHRASE.
 Roles: admin, operator, cashier, card-center, ingest, auditor.)";
 
@@ -75,6 +82,11 @@ int main(int argc, char** argv) {
       {"deposit", w::Deposit},  {"reverse", w::Reverse},       {"refund", w::Refund},
       {"exchange", w::Exchange}, {"readings", w::Readings},    {"room show", w::RoomShow},
       {"import", w::Import},    {"seed-demo", w::SeedDemo},
+      {"report consumption", [] { return w::Report("consumption"); }},
+      {"report deposits", [] { return w::Report("deposits"); }},
+      {"report refunds", [] { return w::Report("refunds"); }},
+      {"report settlement", [] { return w::Report("settlement"); }},
+      {"report balances", [] { return w::Report("balances"); }},
   };
   auto it = commands.find(command);
   if (it == commands.end()) {

@@ -14,6 +14,7 @@
 #include "ledger/structured_log.h"
 #include "projections/calendar.h"
 #include "projections/campus.h"
+#include "projections/reports/reports.h"
 #include "tools/common/cli.h"
 
 ABSL_FLAG(std::string, data, "data", "data directory, created by `wattctl init`");
@@ -52,6 +53,7 @@ int Run() {
   options.verify_threads = absl::GetFlag(FLAGS_verify_threads);
   projections::Campus campus;
   options.projections = {&campus};
+  options.projection_families = projections::reports::ReportFamilies();
   auto opened = ledger::Ledger::Open(options);
   if (!opened.ok()) return Fatal("ledger_open_failed", opened.status());
   std::unique_ptr<ledger::Ledger> ledger = std::move(*opened);
@@ -61,6 +63,10 @@ int Run() {
             {"head_seq", head.seq},
             {"head_hash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))},
             {"ledger_key", ledger::ToHex(absl::MakeConstSpan(ledger->ledger_public_key()))}});
+
+  // Declared after the ledger, so on every return they stop before it does.
+  auto reports = projections::reports::ReportRunners::Start(*ledger);
+  if (!reports.ok()) return Fatal("reports_start_failed", reports.status());
 
   auto ticker = std::make_unique<ledger::PeriodTicker>(
       *ledger, ledger::Calendar{
@@ -84,6 +90,8 @@ int Run() {
   LogEvent("info", "stopping", {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
   (*server)->Stop();
   ticker.reset();
+  absl::Status reports_status = (*reports)->Stop();
+  if (!reports_status.ok()) LogEvent("error", "report_failed", {{"status", reports_status.ToString()}});
   ledger->Stop();
   head = ledger->head();
   LogEvent("info", "stopped",
