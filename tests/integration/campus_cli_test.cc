@@ -25,12 +25,10 @@ class CampusCli : public ::testing::Test {
   void SetUp() override {
     data_ = dir_.Sub("data");
     ASSERT_EQ(Run({"init", "--data", data_}).exit_code, 0);
-    wattd_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{kWattd, "--data", data_, "--rpc-listen", "127.0.0.1:0"});
-    std::string line = wattd_->WaitForStderrLine("rpc_listening", absl::Seconds(20));
-    ASSERT_FALSE(line.empty()) << wattd_->stderr_text();
-    size_t at = line.find("\"address\":\"") + 11;
-    server_ = line.substr(at, line.find('"', at) - at);
+    RunningWattd wattd = StartWattd(kWattd, data_);
+    wattd_ = std::move(wattd.process);
+    server_ = wattd.address;
+    ASSERT_FALSE(server_.empty()) << wattd_->stderr_text();
     CommandResult seeded = Run({"seed-demo", "--data", data_, "--server", server_});
     ASSERT_EQ(seeded.exit_code, 0) << seeded.err;
   }

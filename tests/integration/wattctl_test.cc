@@ -40,13 +40,10 @@ class WattctlFlow : public ::testing::Test {
     data_ = dir_.Sub("data");
     CommandResult init = Wattctl({"init", "--data", data_, "--campus", "Test Campus"});
     ASSERT_EQ(init.exit_code, 0) << init.err;
-    wattd_ = std::make_unique<BackgroundProcess>(
-        std::vector<std::string>{kWattd, "--data", data_, "--rpc-listen", "127.0.0.1:0"});
-    std::string line = wattd_->WaitForStderrLine("rpc_listening", absl::Seconds(20));
-    ASSERT_FALSE(line.empty()) << wattd_->stderr_text();
-    size_t at = line.find("\"address\":\"");
-    ASSERT_NE(at, std::string::npos) << line;
-    server_ = line.substr(at + 11, line.find('"', at + 11) - at - 11);
+    RunningWattd wattd = StartWattd(kWattd, data_);
+    wattd_ = std::move(wattd.process);
+    server_ = wattd.address;
+    ASSERT_FALSE(server_.empty()) << wattd_->stderr_text();
   }
 
   TempDir dir_;

@@ -129,4 +129,16 @@ int BackgroundProcess::Stop(int signal, absl::Duration timeout) {
   return code;
 }
 
+RunningWattd StartWattd(const std::string& wattd_path, const std::string& data_dir) {
+  RunningWattd wattd;
+  wattd.process = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{wattd_path, "--data", data_dir, "--rpc-listen", "127.0.0.1:0"});
+  std::string line = wattd.process->WaitForStderrLine("rpc_listening", absl::Seconds(20));
+  size_t at = line.find("\"address\":\"");
+  if (at == std::string::npos) return wattd;
+  at += 11;
+  wattd.address = line.substr(at, line.find('"', at) - at);
+  return wattd;
+}
+
 }  // namespace wattledger::testing

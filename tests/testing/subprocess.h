@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,14 @@ class BackgroundProcess {
   std::string stderr_text_;
   size_t scanned_ = 0;
 };
+
+// Starts `wattd_path --data data_dir` on a free loopback port and waits until
+// it listens; `address` is then its host:port. Empty `address` on failure
+// (the process's stderr says why).
+struct RunningWattd {
+  std::unique_ptr<BackgroundProcess> process;
+  std::string address;
+};
+RunningWattd StartWattd(const std::string& wattd_path, const std::string& data_dir);
 
 }  // namespace wattledger::testing
