@@ -143,6 +143,10 @@ EventStore::~EventStore() {
   }
 }
 
+bool EventStore::HasFamily(absl::string_view name) const {
+  return std::find(family_names_.begin(), family_names_.end(), name) != family_names_.end();
+}
+
 rocksdb::ColumnFamilyHandle* EventStore::family(absl::string_view name) const {
   for (size_t i = 0; i < family_names_.size(); ++i) {
     if (family_names_[i] == name) return families_[i];
@@ -196,16 +200,19 @@ absl::StatusOr<std::string> EventStore::GetEvent(uint64_t seq) const {
   return value;
 }
 
-absl::StatusOr<std::vector<std::string>> EventStore::ReadRange(uint64_t from_seq,
-                                                               size_t limit) const {
+absl::StatusOr<std::vector<std::string>> EventStore::ReadRange(uint64_t from_seq, size_t limit,
+                                                               size_t bytes_max) const {
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(kEvents)));
   uint64_t expected = from_seq;
-  for (it->Seek(Slice(SeqKey(from_seq))); it->Valid() && out.size() < limit; it->Next()) {
+  size_t bytes = 0;
+  for (it->Seek(Slice(SeqKey(from_seq))); it->Valid() && out.size() < limit && bytes < bytes_max;
+       it->Next()) {
     if (it->key().size() != 8) return absl::DataLossError("event key is not 8 bytes");
     uint64_t seq = GetU64BigEndian(View(it->key()));
     if (seq != expected) return absl::DataLossError(absl::StrCat("missing event at seq ", expected));
     out.emplace_back(it->value().data(), it->value().size());
+    bytes += it->value().size();
     ++expected;
   }
   WL_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "ledger/crypto.h"
+#include "ledger/limits.h"
 
 namespace wattledger::ledger {
 
@@ -77,8 +78,12 @@ class EventStore {
   absl::StatusOr<Head> GetHead() const;
   // The canonical envelope at `seq`; kNotFound past the head.
   absl::StatusOr<std::string> GetEvent(uint64_t seq) const;
-  // Up to `limit` envelopes from `from_seq` on, in order.
-  absl::StatusOr<std::vector<std::string>> ReadRange(uint64_t from_seq, size_t limit) const;
+  // Up to `limit` envelopes from `from_seq` on, in order, stopping once
+  // `bytes_max` is reached (at least one envelope is returned when any is
+  // there), so a page of large reading batches stays bounded in memory.
+  absl::StatusOr<std::vector<std::string>> ReadRange(uint64_t from_seq, size_t limit,
+                                                     size_t bytes_max = kReadBytesMax) const;
+  bool HasFamily(absl::string_view name) const;
   // Seqs of `stream` from version `from_version` (1-based) on, in order.
   absl::StatusOr<std::vector<uint64_t>> ReadStreamSeqs(absl::string_view stream,
                                                        uint64_t from_version, size_t limit) const;

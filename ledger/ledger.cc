@@ -200,6 +200,8 @@ absl::Status Ledger::LoadAndVerifyTail() {
             "the event at seq ", altered, " was altered: it does not hash to what its successor holds"));
       }
       prev = ChainHash(bytes);
+      // Appended-at times never go backwards, across restarts too.
+      last_appended_us_ = std::max(last_appended_us_, envelope->get().getAppendedAtUs());
       if (checkpoint.has_value() && seq == checkpoint->seq && prev != checkpoint->chain_hash) {
         return absl::DataLossError(
             absl::StrCat("the event at seq ", seq, " does not match its signed checkpoint"));

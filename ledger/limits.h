@@ -19,6 +19,7 @@ inline constexpr size_t kStreamNameBytesMax = 128;
 inline constexpr size_t kWriterBatchEventsMax = 2048;          // events per group commit
 inline constexpr size_t kSubmitQueueDepthMax = 65536;           // pending requests before kResourceExhausted
 inline constexpr size_t kReadEventsMax = 10000;                 // events per read call
+inline constexpr size_t kReadBytesMax = 8 << 20;                // bytes per read call
 inline constexpr size_t kMetersPerGatewayMax = 128;
 inline constexpr int64_t kDefaultTimeWindowUs = 300LL * 1000 * 1000;  // +-5 min issued-at window
 inline constexpr uint64_t kDefaultCheckpointEveryEvents = 10000;

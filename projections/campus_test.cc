@@ -36,8 +36,8 @@ constexpr int64_t kTierWh = 10'000;
 // A 40 A circuit at 220 V passes 8800 W; one hour allows 8800 Wh plus one step.
 constexpr int64_t kHourMaxWh = 8800 + kPlausibilitySlackWh;
 // Campus months around the test epoch (2026-09-21 22:13 +08).
-constexpr int64_t kOctober2026Us = 1'790'784'000'000'000;   // 2026-10-01 00:00 +08
-constexpr int64_t kNovember2026Us = 1'793'462'400'000'000;  // 2026-11-01 00:00 +08
+constexpr int64_t kOctober2026Us = 1'790'784'000'000'000;    // 2026-10-01 00:00 +08
+constexpr int64_t kNovember2026Us = 1'793'462'400'000'000;   // 2026-11-01 00:00 +08
 constexpr int64_t kSeptember2026Us = 1'788'192'000'000'000;  // 2026-09-01 00:00 +08
 
 constexpr char kMeter101[] = "000000000101";
@@ -60,20 +60,20 @@ class CampusTest : public ::testing::Test {
                                          {{kTierWh, kLow}, {0, kHigh}}, 0)));
     Ok(c_.AsOperator(testing::TariffBody(c_.Key("tariff"), now(), "undergraduate", now(),
                                          {{kTierWh, kLow}, {0, kHigh}}, 120'000)));
-    Ok(c_.AsOperator(testing::TariffBody(c_.Key("tariff"), now(), "postgraduate", now(),
-                                         {{0, 5000}}, 0)));
+    Ok(c_.AsOperator(
+        testing::TariffBody(c_.Key("tariff"), now(), "postgraduate", now(), {{0, 5000}}, 0)));
     Ok(c_.AsOperator(testing::BuildingBody(c_.Key("building"), now(), "B01")));
     Ok(c_.AsOperator(testing::GatewayBody(c_.Key("gateway"), now(), "G1")));
     Ok(c_.AsOperator(testing::RoomBody(c_.Key("room"), now(), "B01-101", "B01", 2)));
     Ok(c_.AsOperator(testing::RoomBody(c_.Key("room"), now(), "B01-102", "B01", 2)));
     Ok(c_.AsOperator(testing::RoomBody(c_.Key("room"), now(), "B01-103", "B01", 1)));
     Ok(c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(), Meter101())));
-    Ok(c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(),
-                                        MeterSpec{.address = kMeter102, .gateway_id = "G1",
-                                                  .room_id = "B01-102"})));
-    Ok(c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(),
-                                        MeterSpec{.address = kMeter103, .gateway_id = "G1",
-                                                  .room_id = "B01-103"})));
+    Ok(c_.AsOperator(testing::MeterBody(
+        c_.Key("meter"), now(),
+        MeterSpec{.address = kMeter102, .gateway_id = "G1", .room_id = "B01-102"})));
+    Ok(c_.AsOperator(testing::MeterBody(
+        c_.Key("meter"), now(),
+        MeterSpec{.address = kMeter103, .gateway_id = "G1", .room_id = "B01-103"})));
     Assign("B01-101", "p-a", "staff", "card-a");
     Assign("B01-101", "p-b", "staff", "card-b");
     Assign("B01-102", "p-c", "staff", "card-c");
@@ -94,11 +94,13 @@ class CampusTest : public ::testing::Test {
 
   void Assign(const std::string& room, const std::string& person, const std::string& identity,
               const std::string& card) {
-    Ok(c_.AsOperator(testing::OccupantBody(c_.Key("occupant"), now(), room, person, identity, card)));
+    Ok(c_.AsOperator(
+        testing::OccupantBody(c_.Key("occupant"), now(), room, person, identity, card)));
   }
 
   // A counter deposit paid from `card`; returns its seq.
-  uint64_t Deposit(const std::string& room, int64_t amount_fen, const std::string& card = "card-x") {
+  uint64_t Deposit(const std::string& room, int64_t amount_fen,
+                   const std::string& card = "card-x") {
     return Ok(c_.AsCashier(testing::ChannelDepositBody(c_.Key("deposit"), now(), room, amount_fen,
                                                        DepositChannel::COUNTER, card)))
         .seq;
@@ -207,8 +209,9 @@ TEST_F(CampusTest, UnknownReferencesAreNotFoundAndAppendNothing) {
         MeterSpec{.address = "000000000999", .gateway_id = "G1", .room_id = "B01-999"}));
   });
   ExpectRefused("readings from an unknown gateway", absl::StatusCode::kNotFound, [&] {
-    return c_.AsIngest(testing::ReadingsBody(c_.Key("sweep"), now(), "G9",
-                                             {{.address = kMeter101, .read_at_us = now(), .total_wh = 5}}));
+    return c_.AsIngest(
+        testing::ReadingsBody(c_.Key("sweep"), now(), "G9",
+                              {{.address = kMeter101, .read_at_us = now(), .total_wh = 5}}));
   });
   ExpectRefused("deposit to an unknown room", absl::StatusCode::kNotFound, [&] {
     return c_.AsCashier(testing::ChannelDepositBody(c_.Key("deposit"), now(), "B01-999", 100,
@@ -242,8 +245,8 @@ TEST_F(CampusTest, DuplicateIdsAlreadyExistAndAppendNothing) {
     return c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(), again));
   });
   ExpectRefused("replacement meter already installed", absl::StatusCode::kAlreadyExists, [&] {
-    return c_.AsOperator(testing::MeterReplacedBody(c_.Key("replace"), now(), kMeter101,
-                                                    kMeter102, 1, 10, 0));
+    return c_.AsOperator(
+        testing::MeterReplacedBody(c_.Key("replace"), now(), kMeter101, kMeter102, 1, 10, 0));
   });
   // The same address on another circuit is the same (dual-circuit) meter.
   MeterSpec second_circuit = Meter101();
@@ -284,10 +287,13 @@ TEST_F(CampusTest, OccupancyRulesRefuseAndAppendNothing) {
 
 TEST_F(CampusTest, MalformedMetersAreInvalidAndAppendNothing) {
   auto install = [&](MeterSpec meter) {
-    return [this, meter] { return c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(), meter)); };
+    return
+        [this, meter] { return c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(), meter)); };
   };
   auto spec = [](std::string address, uint8_t circuit) {
-    return MeterSpec{.address = std::move(address), .gateway_id = "G1", .room_id = "B01-103",
+    return MeterSpec{.address = std::move(address),
+                     .gateway_id = "G1",
+                     .room_id = "B01-103",
                      .circuit = circuit};
   };
   ExpectRefused("11 digits", absl::StatusCode::kInvalidArgument, install(spec("00000000099", 1)));
@@ -358,12 +364,13 @@ TEST_F(CampusTest, AGatewayCarriesAtMost128Meters) {
   // Another circuit of a meter it already carries is no new meter.
   Ok(c_.AsOperator(testing::MeterBody(
       c_.Key("meter"), now(),
-      MeterSpec{.address = "000000500000", .gateway_id = "G2", .room_id = "B01-103", .circuit = 2})));
+      MeterSpec{
+          .address = "000000500000", .gateway_id = "G2", .room_id = "B01-103", .circuit = 2})));
 }
 
 TEST_F(CampusTest, ARegistryImportIsAdmittedAllOrNothing) {
-  std::string bad_import = testing::MakeBody(
-      c_.Key("import"), now(), "registry", [&](schema::EventBody::Builder body) {
+  std::string bad_import =
+      testing::MakeBody(c_.Key("import"), now(), "registry", [&](schema::EventBody::Builder body) {
         auto import = body.initRegistryImported();
         import.setSource("rooms.csv");
         auto rooms = import.initRooms(1);
@@ -427,7 +434,8 @@ TEST_F(CampusTest, ATariffChangeNeverRepricesEnergyReadBeforeIt) {
   c_.t().clock().Advance(kHourUs);
   uint64_t after = ReadAfterAnHour({{kMeter102, 2000}});
   // 1000 Wh at 0.7000 = 70 fen, plus the 0.80 fen carried from before.
-  EXPECT_EQ(DeductionsFor(after).get().getDeductionsApplied().getDeductions()[0].getAmountFen(), 70);
+  EXPECT_EQ(DeductionsFor(after).get().getDeductionsApplied().getDeductions()[0].getAmountFen(),
+            70);
   EXPECT_EQ(RoomNow("B01-102").balance_fen, 10'000 - 58 - 70);
 }
 
@@ -447,7 +455,8 @@ TEST_F(CampusTest, ARoomsTariffFollowsItsOccupantsUnlessTheRoomNamesOne) {
   Assign("B01-104", "p-g2", "postgraduate", "card-g2");
   Assign("B01-105", "p-s2", "staff", "card-s2");
   uint64_t batch = ReadAfterAnHour({{"000000000104", 1000}, {"000000000105", 1000}});
-  auto lines = DeductionsFor(batch).get().getDeductionsApplied().getDeductions();
+  auto lines_event = DeductionsFor(batch);
+  auto lines = lines_event.get().getDeductionsApplied().getDeductions();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].getAmountFen(), 50);  // the majority's postgraduate price
   EXPECT_EQ(lines[1].getAmountFen(), 50);  // the room's class, though its occupant is staff
@@ -455,7 +464,8 @@ TEST_F(CampusTest, ARoomsTariffFollowsItsOccupantsUnlessTheRoomNamesOne) {
 
 TEST_F(CampusTest, AnEmptyRoomWithoutAnOtherTariffRecordsEnergyAndChargesNothing) {
   uint64_t batch = ReadAfterAnHour({{kMeter103, 700}});
-  auto applied = DeductionsFor(batch).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(batch);
+  auto applied = applied_event.get().getDeductionsApplied();
   ASSERT_EQ(applied.getAnomalies().size(), 1u);
   EXPECT_EQ(applied.getAnomalies()[0].getKind(), schema::AnomalyKind::NO_TARIFF);
   ASSERT_EQ(applied.getDeductions().size(), 1u);
@@ -466,14 +476,15 @@ TEST_F(CampusTest, AnEmptyRoomWithoutAnOtherTariffRecordsEnergyAndChargesNothing
   // With an "other" tariff in force, the next energy is charged.
   Ok(c_.AsOperator(testing::TariffBody(c_.Key("tariff"), now(), "other", now(), {{0, 10'000}}, 0)));
   uint64_t next = ReadAfterAnHour({{kMeter103, 1700}});
-  EXPECT_EQ(DeductionsFor(next).get().getDeductionsApplied().getDeductions()[0].getAmountFen(), 100);
+  EXPECT_EQ(DeductionsFor(next).get().getDeductionsApplied().getDeductions()[0].getAmountFen(),
+            100);
 }
 
 // --- Deposits, receipts and reversals ------------------------------------------------
 
 TEST_F(CampusTest, ADepositReturnsAReceiptWithItsNumberAndTheBalanceAfter) {
-  auto first = Ok(c_.AsCashier(testing::ChannelDepositBody(c_.Key("deposit"), now(), "B01-101",
-                                                            5000, DepositChannel::COUNTER, "card-a")));
+  auto first = Ok(c_.AsCashier(testing::ChannelDepositBody(
+      c_.Key("deposit"), now(), "B01-101", 5000, DepositChannel::COUNTER, "card-a")));
   auto second = Ok(c_.AsCardCenter(testing::ChannelDepositBody(
       c_.Key("deposit"), now(), "B01-101", 2500, DepositChannel::CARD_CENTER, "card-b")));
   auto receipt = ledger::CanonicalMessage<schema::Receipt>::Parse(second.result, 4096);
@@ -495,10 +506,10 @@ TEST_F(CampusTest, ADepositReturnsAReceiptWithItsNumberAndTheBalanceAfter) {
 }
 
 TEST_F(CampusTest, ARetriedDepositReturnsTheFirstReceiptAndPaysOnce) {
-  ledger::SignedRequest request = testing::Sign(
-      testing::ChannelDepositBody("web-order-77", now(), "B01-102", 3000, DepositChannel::WEB,
-                                  "card-c"),
-      c_.cashier());
+  ledger::SignedRequest request =
+      testing::Sign(testing::ChannelDepositBody("web-order-77", now(), "B01-102", 3000,
+                                                DepositChannel::WEB, "card-c"),
+                    c_.cashier());
   auto first = Ok(c_.t().Append(request));
   uint64_t head = c_.head_seq();
   c_.t().clock().Advance(60'000'000);
@@ -680,17 +691,19 @@ TEST_F(CampusTest, AReadingBatchYieldsOneDeductionsAppliedRightAfterItSignedByTh
 
 TEST_F(CampusTest, TiersFollowTheRoomsMonthlyConsumptionAcrossMeters) {
   // Room 101 gets a second meter; both count toward one monthly total.
-  Ok(c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(),
-                                      MeterSpec{.address = "000000000111", .gateway_id = "G1",
-                                                .room_id = "B01-101"})));
+  Ok(c_.AsOperator(testing::MeterBody(
+      c_.Key("meter"), now(),
+      MeterSpec{.address = "000000000111", .gateway_id = "G1", .room_id = "B01-101"})));
   uint64_t first = ReadAfterAnHour({{kMeter101, 6000}, {"000000000111", 2000}});
-  auto lines = DeductionsFor(first).get().getDeductionsApplied().getDeductions();
+  auto lines_event = DeductionsFor(first);
+  auto lines = lines_event.get().getDeductionsApplied().getDeductions();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].getAmountFen(), 352);  // 6000 x 0.5880 = 352.8
   EXPECT_EQ(lines[1].getAmountFen(), 118);  // 2000 x 0.5880 + 0.8 carried = 118.4
   // 8000 used; 4000 more crosses 10 kWh: 2000 at 0.5880 and 2000 at 0.6380.
   uint64_t second = ReadAfterAnHour({{kMeter101, 10'000}});
-  auto crossing = DeductionsFor(second).get().getDeductionsApplied().getDeductions()[0];
+  auto crossing_event = DeductionsFor(second);
+  auto crossing = crossing_event.get().getDeductionsApplied().getDeductions()[0];
   EXPECT_EQ(crossing.getChargedWh(), 4000);
   EXPECT_EQ(crossing.getAmountFen(), 245);  // 1176 + 1276 + 0.4 carried = 245.6
   EXPECT_EQ(crossing.getRemainderAfter(), 60'000);
@@ -704,13 +717,14 @@ TEST_F(CampusTest, TheMonthTickResetsConsumptionAndGrantsTheMonthlyAllowance) {
   // Undergraduates get 120 kWh a year: 10 kWh a month, prorated on move-in
   // (the 21st of a 30-day September leaves 10 days: 3333 Wh).
   Ok(c_.AsOperator(testing::RoomBody(c_.Key("room"), now(), "B01-201", "B01", 2)));
-  Ok(c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(),
-                                      MeterSpec{.address = "000000000201", .gateway_id = "G1",
-                                                .room_id = "B01-201"})));
+  Ok(c_.AsOperator(testing::MeterBody(
+      c_.Key("meter"), now(),
+      MeterSpec{.address = "000000000201", .gateway_id = "G1", .room_id = "B01-201"})));
   Assign("B01-201", "u-1", "undergraduate", "card-u1");
   EXPECT_EQ(RoomNow("B01-201").allowance_left_wh, 10'000 * 10 / 30);
   uint64_t september = ReadAfterAnHour({{"000000000201", 5000}, {kMeter102, 8000}});
-  auto lines = DeductionsFor(september).get().getDeductionsApplied().getDeductions();
+  auto lines_event = DeductionsFor(september);
+  auto lines = lines_event.get().getDeductionsApplied().getDeductions();
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].getFreeWh(), 3333);
   EXPECT_EQ(lines[0].getChargedWh(), 1667);
@@ -728,7 +742,8 @@ TEST_F(CampusTest, TheMonthTickResetsConsumptionAndGrantsTheMonthlyAllowance) {
 
   // October starts at the first tier again, after the free energy.
   uint64_t october = ReadAfterAnHour({{"000000000201", 12'000}, {kMeter102, 9000}});
-  lines = DeductionsFor(october).get().getDeductionsApplied().getDeductions();
+  lines_event = DeductionsFor(october);
+  lines = lines_event.get().getDeductionsApplied().getDeductions();
   EXPECT_EQ(lines[0].getFreeWh(), 7000);
   EXPECT_EQ(lines[0].getAmountFen(), 0);
   EXPECT_EQ(lines[1].getFreeWh(), 0);
@@ -752,28 +767,39 @@ TEST_F(CampusTest, TheMonthTickResetsConsumptionAndGrantsTheMonthlyAllowance) {
 }
 
 TEST_F(CampusTest, ACounterRolloverChargesTheSmallTrueDelta) {
-  Ok(c_.AsOperator(testing::MeterBody(
-      c_.Key("meter"), now(),
-      MeterSpec{.address = "000000000199", .gateway_id = "G1", .room_id = "B01-103",
-                .initial_wh = kRegisterModulusWh - 1000})));  // 999999.00 kWh
+  Ok(c_.AsOperator(
+      testing::MeterBody(c_.Key("meter"), now(),
+                         MeterSpec{.address = "000000000199",
+                                   .gateway_id = "G1",
+                                   .room_id = "B01-103",
+                                   .initial_wh = kRegisterModulusWh - 1000})));  // 999999.00 kWh
   Assign("B01-103", "p-d", "staff", "card-d");
-  uint64_t batch = ReadAfterAnHour({{"000000000199", 500}});
-  auto applied = DeductionsFor(batch).get().getDeductionsApplied();
+  // A second meter wraps by exactly what its circuit can pass in the hour.
+  Ok(c_.AsOperator(testing::MeterBody(c_.Key("meter"), now(),
+                                      MeterSpec{.address = "000000000198",
+                                                .gateway_id = "G1",
+                                                .room_id = "B01-103",
+                                                .initial_wh = kRegisterModulusWh - 8000})));
+  uint64_t batch = ReadAfterAnHour({{"000000000199", 500}, {"000000000198", kHourMaxWh - 8000}});
+  auto applied_event = DeductionsFor(batch);
+  auto applied = applied_event.get().getDeductionsApplied();
   EXPECT_EQ(applied.getAnomalies().size(), 0u);
-  ASSERT_EQ(applied.getDeductions().size(), 1u);
+  ASSERT_EQ(applied.getDeductions().size(), 2u);
   auto line = applied.getDeductions()[0];
   EXPECT_EQ(line.getFromWh(), kRegisterModulusWh - 1000);
   EXPECT_EQ(line.getToWh(), 500);
   EXPECT_EQ(line.getEnergyWh(), 1500);
   EXPECT_EQ(line.getAmountFen(), 88);
-  EXPECT_EQ(RoomNow("B01-103").energy_wh, 1500);
+  EXPECT_EQ(applied.getDeductions()[1].getEnergyWh(), kHourMaxWh);
+  EXPECT_EQ(RoomNow("B01-103").energy_wh, 1500 + kHourMaxWh);
 }
 
 TEST_F(CampusTest, ANegativeDeltaIsAnAnomalyThatChargesNothing) {
   ReadAfterAnHour({{kMeter101, 5000}});
   Room before = RoomNow("B01-101");
   uint64_t backwards = ReadAfterAnHour({{kMeter101, 4000}});
-  auto applied = DeductionsFor(backwards).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(backwards);
+  auto applied = applied_event.get().getDeductionsApplied();
   EXPECT_EQ(applied.getDeductions().size(), 0u);
   ASSERT_EQ(applied.getAnomalies().size(), 1u);
   auto anomaly = applied.getAnomalies()[0];
@@ -791,7 +817,8 @@ TEST_F(CampusTest, ANegativeDeltaIsAnAnomalyThatChargesNothing) {
 TEST_F(CampusTest, AnImplausibleDeltaIsAnAnomalyThatChargesNothing) {
   // One hour of 40 A at 220 V allows 8810 Wh; 8811 is more than the circuit passes.
   uint64_t batch = ReadAfterAnHour({{kMeter101, kHourMaxWh + 1}, {kMeter102, kHourMaxWh}});
-  auto applied = DeductionsFor(batch).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(batch);
+  auto applied = applied_event.get().getDeductionsApplied();
   ASSERT_EQ(applied.getAnomalies().size(), 1u);
   auto anomaly = applied.getAnomalies()[0];
   EXPECT_EQ(anomaly.getKind(), schema::AnomalyKind::IMPLAUSIBLE_DELTA);
@@ -809,8 +836,8 @@ TEST_F(CampusTest, AnImplausibleDeltaIsAnAnomalyThatChargesNothing) {
 TEST_F(CampusTest, AResentBatchChargesNothingTwice) {
   c_.t().clock().Advance(kHourUs);
   const int64_t read_at = now();
-  std::string body = testing::ReadingsBody("sweep-g1-1", now(), "G1",
-                                           {{.address = kMeter101, .read_at_us = read_at, .total_wh = 3000}});
+  std::string body = testing::ReadingsBody(
+      "sweep-g1-1", now(), "G1", {{.address = kMeter101, .read_at_us = read_at, .total_wh = 3000}});
   ledger::SignedRequest request = testing::Sign(body, c_.ingest());
   auto first = Ok(c_.t().Append(request));
   Room charged = RoomNow("B01-101");
@@ -830,7 +857,8 @@ TEST_F(CampusTest, AResentBatchChargesNothingTwice) {
                            {{.address = kMeter101, .read_at_us = read_at, .total_wh = 3000},
                             {.address = kMeter101, .read_at_us = read_at - 1, .total_wh = 2000}})))
                         .seq;
-  auto applied = DeductionsFor(resent).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(resent);
+  auto applied = applied_event.get().getDeductionsApplied();
   EXPECT_EQ(applied.getDeductions().size(), 0u);
   EXPECT_EQ(applied.getAnomalies().size(), 0u);
   Room after = RoomNow("B01-101");
@@ -841,10 +869,11 @@ TEST_F(CampusTest, AResentBatchChargesNothingTwice) {
 TEST_F(CampusTest, AMeterReplacementCarriesTheOldMetersFinalStretch) {
   ReadAfterAnHour({{kMeter101, 1000}});
   // The old meter read 1300 when it was taken out; the new one starts at 5.
-  Ok(c_.AsOperator(testing::MeterReplacedBody(c_.Key("replace"), now(), kMeter101,
-                                              "000000000901", 1, 1300, 5)));
+  Ok(c_.AsOperator(
+      testing::MeterReplacedBody(c_.Key("replace"), now(), kMeter101, "000000000901", 1, 1300, 5)));
   uint64_t batch = ReadAfterAnHour({{"000000000901", 105}, {kMeter101, 1400}});
-  auto applied = DeductionsFor(batch).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(batch);
+  auto applied = applied_event.get().getDeductionsApplied();
   ASSERT_EQ(applied.getDeductions().size(), 1u);
   auto line = applied.getDeductions()[0];
   EXPECT_EQ(std::string(line.getMeterAddress().cStr()), "000000000901");
@@ -876,17 +905,19 @@ TEST_F(CampusTest, AMeterReplacementCarriesTheOldMetersFinalStretch) {
 TEST_F(CampusTest, AReplacementWhoseNewMeterStartsLowStillChargesTheTrueEnergy) {
   ReadAfterAnHour({{kMeter101, 8000}});
   // Final stretch 500 Wh is more than the new meter's start (0).
-  Ok(c_.AsOperator(testing::MeterReplacedBody(c_.Key("replace"), now(), kMeter101,
-                                              "000000000901", 1, 8500, 0)));
+  Ok(c_.AsOperator(
+      testing::MeterReplacedBody(c_.Key("replace"), now(), kMeter101, "000000000901", 1, 8500, 0)));
   uint64_t batch = ReadAfterAnHour({{"000000000901", 250}});
-  auto applied = DeductionsFor(batch).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(batch);
+  auto applied = applied_event.get().getDeductionsApplied();
   ASSERT_EQ(applied.getDeductions().size(), 1u);
   EXPECT_EQ(applied.getDeductions()[0].getEnergyWh(), 750);
 }
 
 TEST_F(CampusTest, UnknownMetersInABatchAreAnomaliesNotCharges) {
   uint64_t batch = ReadAfterAnHour({{"000000000777", 500}, {kMeter101, 100}});
-  auto applied = DeductionsFor(batch).get().getDeductionsApplied();
+  auto applied_event = DeductionsFor(batch);
+  auto applied = applied_event.get().getDeductionsApplied();
   ASSERT_EQ(applied.getAnomalies().size(), 1u);
   EXPECT_EQ(applied.getAnomalies()[0].getKind(), schema::AnomalyKind::UNKNOWN_METER);
   EXPECT_EQ(applied.getDeductions().size(), 1u);
@@ -896,7 +927,8 @@ TEST_F(CampusTest, TheBalanceMayGoBelowZeroAndConsumptionStillRecords) {
   Ok(c_.AsOperator(testing::OverdraftBody(c_.Key("limit"), now(), "B01-101", 300)));
   Deposit("B01-101", 100);
   uint64_t batch = ReadAfterAnHour({{kMeter101, 8000}});
-  auto line = DeductionsFor(batch).get().getDeductionsApplied().getDeductions()[0];
+  auto line_event = DeductionsFor(batch);
+  auto line = line_event.get().getDeductionsApplied().getDeductions()[0];
   EXPECT_EQ(line.getAmountFen(), 470);
   EXPECT_EQ(line.getBalanceAfterFen(), 100 - 470);
   ReadAfterAnHour({{kMeter101, 9000}});
@@ -926,7 +958,8 @@ TEST_F(CampusTest, ARefundPaysEachPayerTheirShareAndTheLastOccupantTheRest) {
     return c_.AsIngest(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-a"));
   });
 
-  uint64_t refund = Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-a"))).seq;
+  uint64_t refund =
+      Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-a"))).seq;
   EXPECT_EQ(c_.head_seq(), refund + 1);
   ledger::ParsedBody body = LedgerEventAt(refund + 1);
   ASSERT_TRUE(body.get().isRefundSettled());
@@ -942,8 +975,10 @@ TEST_F(CampusTest, ARefundPaysEachPayerTheirShareAndTheLastOccupantTheRest) {
   EXPECT_FALSE(settled.getLastOccupant());
   EXPECT_EQ(c_.campus().RoomOf("p-a"), "");
 
-  uint64_t last = Ok(c_.AsCashier(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-b"))).seq;
-  auto rest = LedgerEventAt(last + 1).get().getRefundSettled();
+  uint64_t last =
+      Ok(c_.AsCashier(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-b"))).seq;
+  auto rest_event = LedgerEventAt(last + 1);
+  auto rest = rest_event.get().getRefundSettled();
   EXPECT_TRUE(rest.getLastOccupant());
   EXPECT_EQ(rest.getAmountFen(), 978);
   Room room = RoomNow("B01-101");
@@ -960,19 +995,43 @@ TEST_F(CampusTest, ReversedDepositsAndOutsidersDoNotCountTowardsAShare) {
   Deposit("B01-101", 2000, "card-parent");  // no occupant's card
   Ok(c_.AsOperator(testing::ReversalBody(c_.Key("reverse"), now(), mistaken)));
   ASSERT_EQ(RoomNow("B01-101").balance_fen, 4000);
-  uint64_t refund = Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-b"))).seq;
-  auto settled = LedgerEventAt(refund + 1).get().getRefundSettled();
+  uint64_t refund =
+      Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-101", "p-b"))).seq;
+  auto settled_event = LedgerEventAt(refund + 1);
+  auto settled = settled_event.get().getRefundSettled();
   EXPECT_EQ(settled.getRoomNetDepositsFen(), 2000);  // card-a 1000 + card-b 1000
   EXPECT_EQ(settled.getPersonNetDepositsFen(), 1000);
   EXPECT_EQ(settled.getAmountFen(), 2000);  // half of the balance
+}
+
+TEST_F(CampusTest, TheLastOccupantTakesTheWholeBalanceEvenIfSomeoneElsePaid) {
+  Assign("B01-103", "p-d", "staff", "card-d");
+  Deposit("B01-103", 500, "card-parent");
+  uint64_t refund =
+      Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-103", "p-d"))).seq;
+  auto settled_event = LedgerEventAt(refund + 1);
+  auto settled = settled_event.get().getRefundSettled();
+  EXPECT_TRUE(settled.getLastOccupant());
+  EXPECT_EQ(settled.getPersonNetDepositsFen(), 0);
+  EXPECT_EQ(settled.getAmountFen(), 500);
+  EXPECT_EQ(RoomNow("B01-103").balance_fen, 0);
+  // With two occupants, neither of whom paid, nobody's share is positive.
+  Deposit("B01-102", 800, "card-parent");
+  Assign("B01-102", "p-e", "staff", "card-e");
+  uint64_t shared =
+      Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-102", "p-e"))).seq;
+  EXPECT_EQ(LedgerEventAt(shared + 1).get().getRefundSettled().getAmountFen(), 0);
+  EXPECT_EQ(RoomNow("B01-102").balance_fen, 800);
 }
 
 TEST_F(CampusTest, ARefundFromANegativeBalancePaysNothingAndLeavesTheDebtWithTheRoom) {
   Deposit("B01-103", 100);
   Assign("B01-103", "p-d", "staff", "card-d");
   ReadAfterAnHour({{kMeter103, 8000}});  // 470 fen
-  uint64_t refund = Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-103", "p-d"))).seq;
-  auto settled = LedgerEventAt(refund + 1).get().getRefundSettled();
+  uint64_t refund =
+      Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-103", "p-d"))).seq;
+  auto settled_event = LedgerEventAt(refund + 1);
+  auto settled = settled_event.get().getRefundSettled();
   EXPECT_EQ(settled.getAmountFen(), 0);
   EXPECT_EQ(settled.getBalanceAfterFen(), -370);
   EXPECT_TRUE(settled.getLastOccupant());
@@ -984,8 +1043,9 @@ TEST_F(CampusTest, AnExchangeMovesTheOccupantsShareWithThem) {
   Deposit("B01-101", 3000, "card-a");
   Deposit("B01-101", 1000, "card-b");
   Deposit("B01-102", 500, "card-c");
-  uint64_t exchange =
-      Ok(c_.AsOperator(testing::ExchangeBody(c_.Key("exchange"), now(), "p-a", "B01-101", "B01-102"))).seq;
+  uint64_t exchange = Ok(c_.AsOperator(testing::ExchangeBody(c_.Key("exchange"), now(), "p-a",
+                                                             "B01-101", "B01-102")))
+                          .seq;
   EXPECT_EQ(c_.head_seq(), exchange + 1);
   ledger::ParsedBody body = LedgerEventAt(exchange + 1);
   ASSERT_TRUE(body.get().isExchangeSettled());
@@ -1006,7 +1066,8 @@ TEST_F(CampusTest, AnExchangeMovesTheOccupantsShareWithThem) {
   EXPECT_EQ(c_.campus().RoomOf("p-a"), "B01-102");
   // What they brought counts as paid into the new room: leaving it again
   // takes it back (3000 of 3500 paid by card-a).
-  uint64_t refund = Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-102", "p-a"))).seq;
+  uint64_t refund =
+      Ok(c_.AsOperator(testing::RefundBody(c_.Key("refund"), now(), "B01-102", "p-a"))).seq;
   EXPECT_EQ(LedgerEventAt(refund + 1).get().getRefundSettled().getAmountFen(), 3000);
   ExpectAccountsBalance();
 }
@@ -1015,7 +1076,8 @@ TEST_F(CampusTest, ExchangeRulesRefuseAndAppendNothing) {
   Assign("B01-103", "p-d", "staff", "card-d");
   auto exchange = [&](std::string person, std::string from, std::string to, std::string swap) {
     return [=, this] {
-      return c_.AsOperator(testing::ExchangeBody(c_.Key("exchange"), now(), person, from, to, swap));
+      return c_.AsOperator(
+          testing::ExchangeBody(c_.Key("exchange"), now(), person, from, to, swap));
     };
   };
   ExpectRefused("to a full room", absl::StatusCode::kFailedPrecondition,
@@ -1029,7 +1091,8 @@ TEST_F(CampusTest, ExchangeRulesRefuseAndAppendNothing) {
   ExpectRefused("within one room", absl::StatusCode::kInvalidArgument,
                 exchange("p-a", "B01-101", "B01-101", ""));
   ExpectRefused("from a cashier", absl::StatusCode::kPermissionDenied, [&] {
-    return c_.AsCashier(testing::ExchangeBody(c_.Key("exchange"), now(), "p-a", "B01-101", "B01-102"));
+    return c_.AsCashier(
+        testing::ExchangeBody(c_.Key("exchange"), now(), "p-a", "B01-101", "B01-102"));
   });
 }
 
@@ -1038,10 +1101,11 @@ TEST_F(CampusTest, ASwapIntoAFullRoomMovesBothSharesSymmetrically) {
   Deposit("B01-101", 3000, "card-a");
   Deposit("B01-101", 1000, "card-b");
   Deposit("B01-103", 800, "card-d");
-  uint64_t swap = Ok(c_.AsOperator(
-                         testing::ExchangeBody(c_.Key("exchange"), now(), "p-a", "B01-101", "B01-103", "p-d")))
+  uint64_t swap = Ok(c_.AsOperator(testing::ExchangeBody(c_.Key("exchange"), now(), "p-a",
+                                                         "B01-101", "B01-103", "p-d")))
                       .seq;
-  auto transfers = LedgerEventAt(swap + 1).get().getExchangeSettled().getTransfers();
+  auto transfers_event = LedgerEventAt(swap + 1);
+  auto transfers = transfers_event.get().getExchangeSettled().getTransfers();
   ASSERT_EQ(transfers.size(), 2u);
   EXPECT_EQ(std::string(transfers[0].getPersonId().cStr()), "p-a");
   EXPECT_EQ(transfers[0].getAmountFen(), 3000);
@@ -1159,7 +1223,8 @@ TEST_F(CampusTest, AMixedHistoryAuditsReplaysAndReopensToTheSameBalances) {
   });
   int64_t before = RoomNow("B01-102").balance_fen;
   uint64_t batch = ReadAfterAnHour({{kMeter102, 7100}});
-  EXPECT_EQ(DeductionsFor(batch).get().getDeductionsApplied().getDeductions()[0].getEnergyWh(), 100);
+  EXPECT_EQ(DeductionsFor(batch).get().getDeductionsApplied().getDeductions()[0].getEnergyWh(),
+            100);
   EXPECT_LE(RoomNow("B01-102").balance_fen, before);
   ExpectAccountsBalance();
   auto again = c_.ReplayAndReopen();

@@ -13,12 +13,14 @@ constexpr int64_t kLow = 5880;
 constexpr int64_t kHigh = 6380;
 
 TariffVersion Tiers(std::vector<TierPrice> tiers, int64_t allowance_wh_per_year = 0) {
-  return TariffVersion{.effective_from_us = 0, .tiers = std::move(tiers),
+  return TariffVersion{.effective_from_us = 0,
+                       .tiers = std::move(tiers),
                        .allowance_wh_per_year = allowance_wh_per_year};
 }
 
 TariffVersion TwoTiers(int64_t threshold_wh) {
-  return Tiers({{.upto_wh = threshold_wh, .price_per_kwh = kLow}, {.upto_wh = 0, .price_per_kwh = kHigh}});
+  return Tiers(
+      {{.upto_wh = threshold_wh, .price_per_kwh = kLow}, {.upto_wh = 0, .price_per_kwh = kHigh}});
 }
 
 TEST(ChargeEnergy, EnergyWithinTheAllowanceIsFreeAndKeepsTheRemainder) {
@@ -181,7 +183,7 @@ TEST(ValidTiers, RequireRisingBoundsNonNegativePricesAndAnUnboundedLastTier) {
   EXPECT_TRUE(ValidTiers({{100, kLow}, {200, kHigh}, {0, 7000}}));
   EXPECT_TRUE(ValidTiers({{100, 0}, {0, kHigh}}));
   EXPECT_FALSE(ValidTiers({}));
-  EXPECT_FALSE(ValidTiers({{100, kLow}}));                  // bounded last tier
+  EXPECT_FALSE(ValidTiers({{100, kLow}}));                        // bounded last tier
   EXPECT_FALSE(ValidTiers({{200, kLow}, {100, kHigh}, {0, 1}}));  // falling
   EXPECT_FALSE(ValidTiers({{100, kLow}, {100, kHigh}, {0, 1}}));  // not rising
   EXPECT_FALSE(ValidTiers({{100, kLow}, {0, kHigh}, {0, 1}}));    // unbounded in the middle
@@ -216,15 +218,14 @@ TEST(Allowance, MonthlyIsATwelfthOfTheYearRoundedDown) {
 TEST(Allowance, ProratedByTheDaysLeftIncludingToday) {
   const TariffVersion tariff = Tiers({{0, kLow}}, 120'000);  // 10000 Wh a month
   const int64_t nov = k20261101 * kSecond;
-  EXPECT_EQ(AllowanceFromDayWh(tariff, nov), 10'000);                            // the 1st
-  EXPECT_EQ(AllowanceFromDayWh(tariff, nov + kMicrosPerDay - 1), 10'000);        // still the 1st
+  EXPECT_EQ(AllowanceFromDayWh(tariff, nov), 10'000);                      // the 1st
+  EXPECT_EQ(AllowanceFromDayWh(tariff, nov + kMicrosPerDay - 1), 10'000);  // still the 1st
   EXPECT_EQ(AllowanceFromDayWh(tariff, nov + 15 * kMicrosPerDay), 10'000 * 15 / 30);  // the 16th
-  EXPECT_EQ(AllowanceFromDayWh(tariff, nov + 29 * kMicrosPerDay), 10'000 / 30);  // the 30th
+  EXPECT_EQ(AllowanceFromDayWh(tariff, nov + 29 * kMicrosPerDay), 10'000 / 30);       // the 30th
   // February: the last day is the 29th in a leap year, the 28th otherwise.
   EXPECT_EQ(AllowanceFromDayWh(tariff, k20240201 * kSecond + 28 * kMicrosPerDay), 10'000 / 29);
   EXPECT_EQ(AllowanceFromDayWh(tariff, k20260201 * kSecond + 27 * kMicrosPerDay), 10'000 / 28);
-  EXPECT_EQ(AllowanceFromDayWh(tariff, k20260201 * kSecond + 14 * kMicrosPerDay),
-            10'000 * 14 / 28);
+  EXPECT_EQ(AllowanceFromDayWh(tariff, k20260201 * kSecond + 14 * kMicrosPerDay), 10'000 * 14 / 28);
   // Campus time, not UTC: `nov` is 2026-10-31 16:00 UTC, already November 1st
   // on campus, while four hours earlier is October 31st, the last of 31 days.
   EXPECT_EQ(AllowanceFromDayWh(tariff, nov - 4 * 3600 * kSecond), 10'000 / 31);

@@ -379,9 +379,9 @@ std::string RefundBody(const std::string& key, int64_t issued_at_us, const std::
   });
 }
 
-std::string ExchangeBody(const std::string& key, int64_t issued_at_us,
-                         const std::string& person_id, const std::string& from_room_id,
-                         const std::string& to_room_id, const std::string& swap_person_id) {
+std::string ExchangeBody(const std::string& key, int64_t issued_at_us, const std::string& person_id,
+                         const std::string& from_room_id, const std::string& to_room_id,
+                         const std::string& swap_person_id) {
   return MakeBody(key, issued_at_us, "room:" + from_room_id, [&](auto body) {
     auto exchange = body.initRoomExchanged();
     exchange.setPersonId(person_id);
@@ -409,8 +409,8 @@ std::string ReadingsBody(const std::string& key, int64_t issued_at_us,
 }
 
 std::string PeriodBody(int64_t issued_at_us, int64_t period_end_us, schema::PeriodKind kind) {
-  std::string key = absl::StrCat("period/", kind == schema::PeriodKind::DAY ? "day/" : "month/",
-                                 period_end_us);
+  std::string key =
+      absl::StrCat("period/", kind == schema::PeriodKind::DAY ? "day/" : "month/", period_end_us);
   return MakeBody(key, issued_at_us, "periods", [&](auto body) {
     auto closed = body.initPeriodClosed();
     closed.setPeriodEndUs(period_end_us);
@@ -434,9 +434,8 @@ absl::StatusOr<StoredEvent> ReadStoredEvent(const ledger::EventStore& store, uin
 
 absl::Status SameDerivedFamilies(const ledger::EventStore& live,
                                  const ledger::EventStore& replayed) {
-  for (absl::string_view family :
-       {ledger::EventStore::kEvents, ledger::EventStore::kStreams,
-        ledger::EventStore::kIdempotency, ledger::EventStore::kState}) {
+  for (absl::string_view family : {ledger::EventStore::kEvents, ledger::EventStore::kStreams,
+                                   ledger::EventStore::kIdempotency, ledger::EventStore::kState}) {
     auto expected = live.Dump(family);
     if (!expected.ok()) return expected.status();
     auto actual = replayed.Dump(family);
@@ -444,13 +443,14 @@ absl::Status SameDerivedFamilies(const ledger::EventStore& live,
     if (*expected == *actual) continue;
     for (size_t i = 0; i < std::min(expected->size(), actual->size()); ++i) {
       if ((*expected)[i] != (*actual)[i]) {
-        return absl::InternalError(absl::StrCat(
-            family, " row ", i, " differs: key ", ledger::ToHex(ledger::AsBytes((*expected)[i].first)),
-            " vs ", ledger::ToHex(ledger::AsBytes((*actual)[i].first))));
+        return absl::InternalError(
+            absl::StrCat(family, " row ", i, " differs: key ",
+                         ledger::ToHex(ledger::AsBytes((*expected)[i].first)), " vs ",
+                         ledger::ToHex(ledger::AsBytes((*actual)[i].first))));
       }
     }
-    return absl::InternalError(absl::StrCat(family, " has ", expected->size(),
-                                            " rows live but ", actual->size(), " replayed"));
+    return absl::InternalError(absl::StrCat(family, " has ", expected->size(), " rows live but ",
+                                            actual->size(), " replayed"));
   }
   return absl::OkStatus();
 }

@@ -1,11 +1,12 @@
 // Helpers the ledger tests share: a temp directory that cleans up after
 // itself, and a freshly initialised ledger on a real RocksDB with real keys
-// and a manual clock, plus builders for signed requests.
+// and a manual clock, plus builders for signed requests; for the money
+// domain's tests, builders of domain events and a ledger opened with the
+// campus projection (CampusLedger).
 #pragma once
 
-#include <rocksdb/db.h>
-
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <memory>
 #include <optional>
@@ -199,9 +200,9 @@ std::string ChannelDepositBody(const std::string& key, int64_t issued_at_us,
 std::string ReversalBody(const std::string& key, int64_t issued_at_us, uint64_t deposit_seq);
 std::string RefundBody(const std::string& key, int64_t issued_at_us, const std::string& room_id,
                        const std::string& person_id);
-std::string ExchangeBody(const std::string& key, int64_t issued_at_us,
-                         const std::string& person_id, const std::string& from_room_id,
-                         const std::string& to_room_id, const std::string& swap_person_id = "");
+std::string ExchangeBody(const std::string& key, int64_t issued_at_us, const std::string& person_id,
+                         const std::string& from_room_id, const std::string& to_room_id,
+                         const std::string& swap_person_id = "");
 std::string ReadingsBody(const std::string& key, int64_t issued_at_us,
                          const std::string& gateway_id, const std::vector<ReadingSpec>& readings);
 // A period tick as the ledger's PeriodTicker names it.
