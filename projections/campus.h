@@ -28,6 +28,9 @@ inline constexpr int64_t kDepositFenMax = 10'000'000;  // 100,000 CNY in one dep
 inline constexpr uint32_t kMetersPerGatewayMax = 128;
 // The energy register rolls over after 999999.99 kWh.
 inline constexpr int64_t kRegisterModulusWh = 1'000'000'000;
+// How far a reading's time may run ahead of the ledger's clock (collector
+// clocks drift); a later one is ignored so it cannot stall the meter's billing.
+inline constexpr int64_t kReadingClockSkewMaxUs = 10 * 60'000'000LL;
 // A reading may exceed what the circuit can pass by one register step.
 inline constexpr int64_t kPlausibilitySlackWh = 10;
 

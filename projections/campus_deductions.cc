@@ -62,6 +62,11 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     }
     Meter& meter = found->second;
     int64_t read_at = reading.getReadAtUs();
+    if (read_at > event.appended_at_us + kReadingClockSkewMaxUs) {
+      anomalies.push_back({address, circuit, schema::AnomalyKind::FUTURE_READING,
+                           found->second.last_wh, reading.getTotalWh(), 0, 0});
+      continue;
+    }
     // Readings at or before the baseline were already counted (a resent
     // batch, a restarted collector): they change nothing.
     if (read_at <= meter.last_read_at_us) continue;

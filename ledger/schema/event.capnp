@@ -279,6 +279,7 @@ enum AnomalyKind {
   implausibleDelta @1;       # more than rated current x voltage x elapsed time allows
   unknownMeter @2;           # not installed
   noTariff @3;               # the room has no tariff in force: energy recorded, nothing charged
+  futureReading @4;          # read "later" than the ledger's clock allows (a collector's clock is off): ignored
 }
 
 struct ReadingAnomaly {
