@@ -92,7 +92,8 @@ VerifyingKey::VerifyingKey(std::shared_ptr<EVP_PKEY> key, PublicKey raw)
 
 absl::StatusOr<VerifyingKey> VerifyingKey::FromRaw(const PublicKey& raw) {
   EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size());
-  if (key == nullptr) return absl::InvalidArgumentError("bad Ed25519 public key: " + OpenSslError());
+  if (key == nullptr)
+    return absl::InvalidArgumentError("bad Ed25519 public key: " + OpenSslError());
   return VerifyingKey(Share(key), raw);
 }
 
@@ -128,7 +129,8 @@ absl::StatusOr<SigningKey> SigningKey::FromSeed(absl::Span<const uint8_t> seed32
   return SigningKey(std::move(shared), raw);
 }
 
-absl::StatusOr<SigningKey> SigningKey::ParsePem(absl::string_view pem, absl::string_view passphrase) {
+absl::StatusOr<SigningKey> SigningKey::ParsePem(absl::string_view pem,
+                                                absl::string_view passphrase) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   WL_CHECK(bio != nullptr);
   std::string pass(passphrase);
@@ -154,7 +156,8 @@ absl::StatusOr<SigningKey> SigningKey::LoadPem(const std::string& path,
   std::stringstream buffer;
   buffer << in.rdbuf();
   auto key = ParsePem(buffer.str(), passphrase);
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.status().message()));
+  if (!key.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.status().message()));
   return key;
 }
 
@@ -163,8 +166,9 @@ absl::StatusOr<std::string> SigningKey::ToPem(absl::string_view passphrase) cons
   WL_CHECK(bio != nullptr);
   std::string pass(passphrase);
   const EVP_CIPHER* cipher = pass.empty() ? nullptr : EVP_aes_256_cbc();
-  int ok = PEM_write_bio_PKCS8PrivateKey(bio, key_.get(), cipher, pass.empty() ? nullptr : pass.data(),
-                                         static_cast<int>(pass.size()), nullptr, nullptr);
+  int ok =
+      PEM_write_bio_PKCS8PrivateKey(bio, key_.get(), cipher, pass.empty() ? nullptr : pass.data(),
+                                    static_cast<int>(pass.size()), nullptr, nullptr);
   std::string out;
   if (ok == 1) {
     char* data = nullptr;
@@ -189,7 +193,8 @@ absl::Status SigningKey::SavePem(const std::string& path, absl::string_view pass
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       ::close(fd);
-      return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+      return absl::UnavailableError(
+          absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
     }
     written += static_cast<size_t>(n);
   }

@@ -30,7 +30,6 @@ uint64_t GetU64BigEndian(absl::string_view bytes) {
   return value;
 }
 
-
 namespace internal {
 namespace {
 
@@ -63,27 +62,27 @@ void ReadEveryText(capnp::DynamicStruct::Reader message) {
 
 absl::Status ValidateBodyShape(schema::EventBody::Reader body) {
   std::string error;
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
-                size_t key_size = body.getIdempotencyKey().size();
-                if (key_size == 0 || key_size > kIdempotencyKeyBytesMax) {
-                  error = absl::StrCat("idempotency key must be 1..", kIdempotencyKeyBytesMax,
-                                       " bytes");
-                  return;
-                }
-                auto stream = body.getStream();
-                if (stream.size() == 0 || stream.size() > kStreamNameBytesMax ||
-                    absl::string_view(stream.cStr(), stream.size()).find('\0') !=
-                        absl::string_view::npos) {
-                  error = absl::StrCat("stream name must be 1..", kStreamNameBytesMax,
-                                       " bytes without NUL");
-                  return;
-                }
-                // Reading the union tag of a body from a newer schema gives a
-                // kind this build does not know: refuse it rather than guess.
-                if (static_cast<uint16_t>(body.which()) > schema::EventBody::EXCHANGE_SETTLED) {
-                  error = "unknown event kind";
-                }
-              })) {
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 size_t key_size = body.getIdempotencyKey().size();
+                 if (key_size == 0 || key_size > kIdempotencyKeyBytesMax) {
+                   error = absl::StrCat("idempotency key must be 1..", kIdempotencyKeyBytesMax,
+                                        " bytes");
+                   return;
+                 }
+                 auto stream = body.getStream();
+                 if (stream.size() == 0 || stream.size() > kStreamNameBytesMax ||
+                     absl::string_view(stream.cStr(), stream.size()).find('\0') !=
+                         absl::string_view::npos) {
+                   error = absl::StrCat("stream name must be 1..", kStreamNameBytesMax,
+                                        " bytes without NUL");
+                   return;
+                 }
+                 // Reading the union tag of a body from a newer schema gives a
+                 // kind this build does not know: refuse it rather than guess.
+                 if (static_cast<uint16_t>(body.which()) > schema::EventBody::EXCHANGE_SETTLED) {
+                   error = "unknown event kind";
+                 }
+               })) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed body: ", exception->getDescription().cStr()));
   }
@@ -93,11 +92,12 @@ absl::Status ValidateBodyShape(schema::EventBody::Reader body) {
 
 absl::Status ValidateEnvelopeShape(schema::Envelope::Reader envelope) {
   std::string error;
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
-                if (envelope.getSignerKeyId().size() != 32) error = "signer key id is not 32 bytes";
-                if (envelope.getSignature().size() != 64) error = "signature is not 64 bytes";
-                if (envelope.getPrevHash().size() != 32) error = "prev hash is not 32 bytes";
-              })) {
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 if (envelope.getSignerKeyId().size() != 32)
+                   error = "signer key id is not 32 bytes";
+                 if (envelope.getSignature().size() != 64) error = "signature is not 64 bytes";
+                 if (envelope.getPrevHash().size() != 32) error = "prev hash is not 32 bytes";
+               })) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed envelope: ", exception->getDescription().cStr()));
   }
@@ -135,13 +135,18 @@ std::string EnvelopeToJson(schema::Envelope::Reader envelope) {
   } else {
     body_json = absl::StrCat("{\"undecodable\":\"", body.status().message(), "\"}");
   }
-  auto hex = [](capnp::Data::Reader data) { return ToHex(absl::MakeConstSpan(data.begin(), data.size())); };
+  auto hex = [](capnp::Data::Reader data) {
+    return ToHex(absl::MakeConstSpan(data.begin(), data.size()));
+  };
   return absl::StrCat("{\"seq\":", envelope.getSeq(), ",\"stream\":",
-                      codec.encode(capnp::DynamicValue::Reader(envelope.getStream()),
-                                   capnp::Type(capnp::schema::Type::TEXT)).cStr(), ",\"appendedAtUs\":", envelope.getAppendedAtUs(),
-                      ",\"signerKeyId\":\"", hex(envelope.getSignerKeyId()), "\",\"signature\":\"",
-                      hex(envelope.getSignature()), "\",\"prevHash\":\"", hex(envelope.getPrevHash()),
-                      "\",\"body\":", body_json, "}");
+                      codec
+                          .encode(capnp::DynamicValue::Reader(envelope.getStream()),
+                                  capnp::Type(capnp::schema::Type::TEXT))
+                          .cStr(),
+                      ",\"appendedAtUs\":", envelope.getAppendedAtUs(), ",\"signerKeyId\":\"",
+                      hex(envelope.getSignerKeyId()), "\",\"signature\":\"",
+                      hex(envelope.getSignature()), "\",\"prevHash\":\"",
+                      hex(envelope.getPrevHash()), "\",\"body\":", body_json, "}");
 }
 
 }  // namespace wattledger::ledger

@@ -14,12 +14,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "ledger/limits.h"
+#include "absl/strings/string_view.h"
 #include "ledger/crypto.h"
+#include "ledger/limits.h"
 #include "ledger/schema/event.capnp.h"
 
 namespace wattledger::ledger {
@@ -116,7 +116,6 @@ struct CanonicalMessage<T>::Holder {
   std::optional<capnp::SegmentArrayMessageReader> reader;
 };
 
-
 template <typename T>
 absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::Parse(absl::string_view bytes,
                                                                size_t bytes_max) {
@@ -144,36 +143,37 @@ absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_
   auto holder = std::make_shared<Holder>();
   holder->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
   std::memcpy(holder->words.begin(), bytes.data(), bytes.size());
-  holder->segments[0] = kj::ArrayPtr<const capnp::word>(holder->words.begin(), holder->words.size());
+  holder->segments[0] =
+      kj::ArrayPtr<const capnp::word>(holder->words.begin(), holder->words.size());
   capnp::ReaderOptions options;
   options.traversalLimitInWords = kReaderWordsMax;
   options.nestingLimit = 16;
   CanonicalMessage message;
   std::string error;
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
-                holder->reader.emplace(kj::arrayPtr(holder->segments, 1), options);
-                message.root_ = holder->reader->template getRoot<T>();
-                if (!check_canonical) return;
-                // Canonical bytes are unique: re-encoding must give exactly the
-                // input, padding included, or the hash would not pin the event.
-                kj::Array<capnp::word> again = capnp::canonicalize(message.root_);
-                if (again.size() != holder->words.size() ||
-                    std::memcmp(again.begin(), holder->words.begin(), bytes.size()) != 0) {
-                  error = "message is not in canonical form";
-                  return;
-                }
-                internal::ReadEveryText(capnp::toDynamic(message.root_));
-              })) {
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 holder->reader.emplace(kj::arrayPtr(holder->segments, 1), options);
+                 message.root_ = holder->reader->template getRoot<T>();
+                 if (!check_canonical) return;
+                 // Canonical bytes are unique: re-encoding must give exactly the
+                 // input, padding included, or the hash would not pin the event.
+                 kj::Array<capnp::word> again = capnp::canonicalize(message.root_);
+                 if (again.size() != holder->words.size() ||
+                     std::memcmp(again.begin(), holder->words.begin(), bytes.size()) != 0) {
+                   error = "message is not in canonical form";
+                   return;
+                 }
+                 internal::ReadEveryText(capnp::toDynamic(message.root_));
+               })) {
     return absl::InvalidArgumentError(
         absl::StrCat("malformed message: ", exception->getDescription().cStr()));
   }
   if (!error.empty()) return absl::InvalidArgumentError(error);
   auto byte_view = holder->words.asBytes();
-  message.bytes_ = absl::string_view(reinterpret_cast<const char*>(byte_view.begin()), byte_view.size());
+  message.bytes_ =
+      absl::string_view(reinterpret_cast<const char*>(byte_view.begin()), byte_view.size());
   message.holder_ = std::move(holder);
   return message;
 }
-
 
 // A request as a signer submits it: canonical body bytes and the signature.
 struct SignedRequest {

@@ -8,12 +8,12 @@ namespace wattledger::ledger::internal {
 
 absl::Status EventStager::Check(const PendingEvent& pending) const {
   absl::Status status;
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
-                for (auto* projection : projections_) {
-                  status = projection->Check(pending);
-                  if (!status.ok()) return;
-                }
-              })) {
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 for (auto* projection : projections_) {
+                   status = projection->Check(pending);
+                   if (!status.ok()) return;
+                 }
+               })) {
     return absl::InvalidArgumentError(
         absl::StrCat("the event cannot be read: ", exception->getDescription().cStr()));
   }

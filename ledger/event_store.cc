@@ -69,8 +69,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
                                                              const StoreOptions& options) {
   if (options.mode != StoreMode::kPrimary || !options.create_if_missing) {
     if (!std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
-      return absl::NotFoundError(absl::StrCat("no ledger store at ", path,
-                                              " (run `wattctl init --data ...` first)"));
+      return absl::NotFoundError(
+          absl::StrCat("no ledger store at ", path, " (run `wattctl init --data ...` first)"));
     }
   }
   rocksdb::Options db_options;
@@ -90,9 +90,12 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
   db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
 
   std::unique_ptr<EventStore> store(new EventStore());
-  store->family_names_ = {std::string(rocksdb::kDefaultColumnFamilyName), std::string(kEvents),
-                          std::string(kStreams),  std::string(kIdempotency),
-                          std::string(kState),    std::string(kMeta)};
+  store->family_names_ = {std::string(rocksdb::kDefaultColumnFamilyName),
+                          std::string(kEvents),
+                          std::string(kStreams),
+                          std::string(kIdempotency),
+                          std::string(kState),
+                          std::string(kMeta)};
   for (const auto& name : options.projection_families) store->family_names_.push_back(name);
   // RocksDB must open every family a store has: add the ones this process
   // does not use (a projection another version created) so opening works.
@@ -120,11 +123,13 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
       status = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &store->families_, &raw);
       break;
     case StoreMode::kSecondary: {
-      std::string templ = (std::filesystem::temp_directory_path() / "wattledger-secondary-XXXXXX").string();
-      if (mkdtemp(templ.data()) == nullptr) return absl::UnavailableError("cannot create a temp dir");
+      std::string templ =
+          (std::filesystem::temp_directory_path() / "wattledger-secondary-XXXXXX").string();
+      if (mkdtemp(templ.data()) == nullptr)
+        return absl::UnavailableError("cannot create a temp dir");
       store->secondary_path_ = templ;
-      status = rocksdb::DB::OpenAsSecondary(db_options, path, templ, descriptors,
-                                            &store->families_, &raw);
+      status = rocksdb::DB::OpenAsSecondary(db_options, path, templ, descriptors, &store->families_,
+                                            &raw);
       break;
     }
   }
@@ -210,7 +215,8 @@ absl::StatusOr<std::vector<std::string>> EventStore::ReadRange(uint64_t from_seq
        it->Next()) {
     if (it->key().size() != 8) return absl::DataLossError("event key is not 8 bytes");
     uint64_t seq = GetU64BigEndian(View(it->key()));
-    if (seq != expected) return absl::DataLossError(absl::StrCat("missing event at seq ", expected));
+    if (seq != expected)
+      return absl::DataLossError(absl::StrCat("missing event at seq ", expected));
     out.emplace_back(it->value().data(), it->value().size());
     bytes += it->value().size();
     ++expected;
@@ -225,8 +231,7 @@ absl::StatusOr<std::vector<uint64_t>> EventStore::ReadStreamSeqs(absl::string_vi
   std::vector<uint64_t> out;
   std::string prefix(stream);
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), family(kStreams)));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(kStreams)));
   for (it->Seek(Slice(StreamKey(stream, std::max<uint64_t>(from_version, 1))));
        it->Valid() && out.size() < limit && it->key().starts_with(Slice(prefix)); it->Next()) {
     if (it->value().size() != 8) return absl::DataLossError("stream index value is not 8 bytes");
@@ -239,8 +244,7 @@ absl::StatusOr<std::vector<uint64_t>> EventStore::ReadStreamSeqs(absl::string_vi
 absl::StatusOr<uint64_t> EventStore::StreamVersion(absl::string_view stream) const {
   std::string prefix(stream);
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), family(kStreams)));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family(kStreams)));
   it->SeekForPrev(Slice(StreamKey(stream, UINT64_MAX)));
   WL_RETURN_IF_ERROR(FromRocks(it->status(), "reading a stream version"));
   if (!it->Valid() || !it->key().starts_with(Slice(prefix))) return 0;
@@ -307,8 +311,7 @@ void EventStore::StageIdempotency(rocksdb::WriteBatch& batch, const KeyId& signe
   value.append(reinterpret_cast<const char*>(record.request_digest.data()), 32);
   value.append(reinterpret_cast<const char*>(record.chain_hash.data()), 32);
   value.append(record.result);
-  WL_CHECK(
-      batch.Put(family(kIdempotency), Slice(IdempotencyKey(signer, key)), Slice(value)).ok());
+  WL_CHECK(batch.Put(family(kIdempotency), Slice(IdempotencyKey(signer, key)), Slice(value)).ok());
 }
 
 void EventStore::StageHead(rocksdb::WriteBatch& batch, const Head& head) {

@@ -28,8 +28,9 @@ absl::StatusOr<PublicKey> PublicKeyFrom(capnp::Data::Reader data) {
 
 void StateWriter::Put(absl::string_view key, absl::string_view value) {
   if (store_ == nullptr) return;
-  WL_CHECK(batch_->Put(store_->family(EventStore::kState), rocksdb::Slice(key.data(), key.size()),
-                       rocksdb::Slice(value.data(), value.size()))
+  WL_CHECK(batch_
+               ->Put(store_->family(EventStore::kState), rocksdb::Slice(key.data(), key.size()),
+                     rocksdb::Slice(value.data(), value.size()))
                .ok());
 }
 
@@ -65,8 +66,8 @@ absl::StatusOr<Role> KeyRegistry::Authorize(const KeyId& signer, EventKind kind,
   }
   bool genesis_admin = seq == 2 && entry.role == Role::LEDGER && kind == EventKind::KEY_REGISTERED;
   if (!genesis_admin && !RoleMayIssue(entry.role, kind)) {
-    return absl::PermissionDeniedError(absl::StrCat("role ", RoleName(entry.role),
-                                                    " may not issue ", EventKindName(kind)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("role ", RoleName(entry.role), " may not issue ", EventKindName(kind)));
   }
   return entry.role;
 }
@@ -138,9 +139,11 @@ absl::Status KeyRegistry::Check(const PendingEvent& event) const {
   absl::ReaderMutexLock lock(&mu_);
   switch (body.which()) {
     case EventKind::LEDGER_INITIALIZED: {
-      WL_ASSIGN_OR_RETURN(PublicKey raw, PublicKeyFrom(body.getLedgerInitialized().getLedgerPublicKey()));
+      WL_ASSIGN_OR_RETURN(PublicKey raw,
+                          PublicKeyFrom(body.getLedgerInitialized().getLedgerPublicKey()));
       if (KeyIdOf(raw) != event.signer) {
-        return absl::PermissionDeniedError("LedgerInitialized must be signed by the key it declares");
+        return absl::PermissionDeniedError(
+            "LedgerInitialized must be signed by the key it declares");
       }
       return absl::OkStatus();
     }

@@ -1,11 +1,10 @@
 #include "ledger/ledger.h"
 
-#include "ledger/internal/chain_break.h"
-#include "ledger/internal/event_stager.h"
-
 #include <deque>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/internal/chain_break.h"
+#include "ledger/internal/event_stager.h"
 #include "ledger/status_macros.h"
 #include "ledger/structured_log.h"
 
@@ -73,7 +72,6 @@ std::string IdempotencyMapKey(const KeyId& signer, absl::string_view key) {
   return absl::StrCat(absl::string_view(reinterpret_cast<const char*>(signer.data()), 32), key);
 }
 
-
 }  // namespace
 
 Ledger::Ledger(LedgerOptions options) : options_(std::move(options)) {
@@ -89,7 +87,8 @@ Ledger::~Ledger() { Stop(); }
 absl::Status Ledger::Initialize(const LedgerOptions& options, const PublicKey& admin_key,
                                 absl::string_view campus_name) {
   if (!options.ledger_key.has_value()) return absl::InvalidArgumentError("no ledger key given");
-  StoreOptions store_options{.mode = StoreMode::kPrimary, .create_if_missing = true,
+  StoreOptions store_options{.mode = StoreMode::kPrimary,
+                             .create_if_missing = true,
                              .projection_families = options.projection_families,
                              .env = options.env};
   WL_ASSIGN_OR_RETURN(auto store, EventStore::Open(options.data_dir, store_options));
@@ -100,7 +99,8 @@ absl::Status Ledger::Initialize(const LedgerOptions& options, const PublicKey& a
   std::unique_ptr<Ledger> ledger(new Ledger(options));
   ledger->store_ = std::move(store);
   WL_RETURN_IF_ERROR(ledger->keys_.Load(*ledger->store_));
-  for (auto* projection : options.projections) WL_RETURN_IF_ERROR(projection->Load(*ledger->store_));
+  for (auto* projection : options.projections)
+    WL_RETURN_IF_ERROR(projection->Load(*ledger->store_));
   ledger->Start();
 
   const SigningKey& ledger_key = *options.ledger_key;
@@ -141,7 +141,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
 }
 
 absl::Status Ledger::LoadAndVerifyTail() {
-  StoreOptions store_options{.mode = StoreMode::kPrimary, .create_if_missing = false,
+  StoreOptions store_options{.mode = StoreMode::kPrimary,
+                             .create_if_missing = false,
                              .projection_families = options_.projection_families,
                              .env = options_.env};
   WL_ASSIGN_OR_RETURN(store_, EventStore::Open(options_.data_dir, store_options));
@@ -151,9 +152,11 @@ absl::Status Ledger::LoadAndVerifyTail() {
         absl::StrCat(options_.data_dir, " holds no ledger (run `wattctl init` first)"));
   }
   WL_ASSIGN_OR_RETURN(std::string first, store_->GetEvent(1));
-  WL_ASSIGN_OR_RETURN(ParsedEnvelope first_envelope, ParsedEnvelope::Parse(first, kEnvelopeBytesMax));
-  WL_ASSIGN_OR_RETURN(ParsedBody first_body,
-                      ParsedBody::Parse(AsView(first_envelope.get().getBody()), kEventBodyBytesMax));
+  WL_ASSIGN_OR_RETURN(ParsedEnvelope first_envelope,
+                      ParsedEnvelope::Parse(first, kEnvelopeBytesMax));
+  WL_ASSIGN_OR_RETURN(
+      ParsedBody first_body,
+      ParsedBody::Parse(AsView(first_envelope.get().getBody()), kEventBodyBytesMax));
   if (!first_body.get().isLedgerInitialized() ||
       AsView(first_body.get().getLedgerInitialized().getLedgerPublicKey()) !=
           absl::string_view(reinterpret_cast<const char*>(ledger_public_key().data()), 32)) {
@@ -166,8 +169,9 @@ absl::Status Ledger::LoadAndVerifyTail() {
   if (checkpoint.has_value()) {
     auto verifier = VerifyingKey::FromRaw(ledger_public_key());
     WL_CHECK(verifier.ok());
-    if (!verifier->Verify(AsBytes(CheckpointSigningMessage(checkpoint->seq, checkpoint->chain_hash)),
-                          checkpoint->signature)) {
+    if (!verifier->Verify(
+            AsBytes(CheckpointSigningMessage(checkpoint->seq, checkpoint->chain_hash)),
+            checkpoint->signature)) {
       return absl::DataLossError(
           absl::StrCat("the checkpoint at seq ", checkpoint->seq, " has a bad signature"));
     }
@@ -196,8 +200,9 @@ absl::Status Ledger::LoadAndVerifyTail() {
         if (altered == seq) {
           return absl::DataLossError(absl::StrCat("the chain breaks at seq ", seq));
         }
-        return absl::DataLossError(absl::StrCat(
-            "the event at seq ", altered, " was altered: it does not hash to what its successor holds"));
+        return absl::DataLossError(
+            absl::StrCat("the event at seq ", altered,
+                         " was altered: it does not hash to what its successor holds"));
       }
       prev = ChainHash(bytes);
       // Appended-at times never go backwards, across restarts too.
@@ -216,7 +221,8 @@ absl::Status Ledger::LoadAndVerifyTail() {
         absl::StrCat("the chain hash at seq ", head.seq, " does not match the stored head"));
   }
   if (store_->GetEvent(head.seq + 1).ok()) {
-    return absl::DataLossError(absl::StrCat("an event exists past the stored head at seq ", head.seq + 1));
+    return absl::DataLossError(
+        absl::StrCat("an event exists past the stored head at seq ", head.seq + 1));
   }
   WL_RETURN_IF_ERROR(keys_.Load(*store_));
   for (auto* projection : options_.projections) WL_RETURN_IF_ERROR(projection->Load(*store_));
@@ -370,8 +376,7 @@ void Ledger::WriteFinalCheckpoint() {
 
 void Ledger::Fail(absl::Status status) {
   LogEvent("error", "ledger_write_failed",
-           {{"status", std::string(status.ToString())},
-            {"durable_head_seq", head().seq}});
+           {{"status", std::string(status.ToString())}, {"durable_head_seq", head().seq}});
   absl::MutexLock lock(&head_mu_);
   if (failed_.ok()) {
     failed_ = absl::UnavailableError(
@@ -417,7 +422,8 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
   uint64_t seq = context.head.seq + 1;
   WL_ASSIGN_OR_RETURN(Role role, keys_.Authorize(request.signer_key_id, body.which(), seq));
 
-  absl::string_view idempotency_key(body.getIdempotencyKey().cStr(), body.getIdempotencyKey().size());
+  absl::string_view idempotency_key(body.getIdempotencyKey().cStr(),
+                                    body.getIdempotencyKey().size());
   const Hash& request_digest = item.request_digest;
   std::string map_key = IdempotencyMapKey(request.signer_key_id, idempotency_key);
   std::optional<IdempotencyRecord> first;
@@ -428,19 +434,21 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
   }
   if (first.has_value()) {
     if (first->request_digest != request_digest) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "idempotency key '", idempotency_key, "' was already used with another body (seq ",
-          first->seq, ")"));
+      return absl::AlreadyExistsError(absl::StrCat("idempotency key '", idempotency_key,
+                                                   "' was already used with another body (seq ",
+                                                   first->seq, ")"));
     }
-    return AppendResult{.seq = first->seq, .chain_hash = first->chain_hash,
-                        .result = first->result, .duplicate = true};
+    return AppendResult{.seq = first->seq,
+                        .chain_hash = first->chain_hash,
+                        .result = first->result,
+                        .duplicate = true};
   }
 
   int64_t skew_us = body.getIssuedAtUs() - context.now_us;
   if (skew_us > options_.time_window_us || -skew_us > options_.time_window_us) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "issued-at time is ", skew_us / 1000000, " s from the ledger clock; the window is ±",
-        options_.time_window_us / 1000000, " s"));
+    return absl::OutOfRangeError(absl::StrCat("issued-at time is ", skew_us / 1000000,
+                                              " s from the ledger clock; the window is ±",
+                                              options_.time_window_us / 1000000, " s"));
   }
 
   if (request.expected_stream_version.has_value()) {
@@ -453,14 +461,19 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
     }
   }
 
-  PendingEvent pending{.seq = seq, .appended_at_us = context.now_us,
-                       .signer = request.signer_key_id, .signer_role = role, .body = body,
-                       .body_bytes = request.body, .request_digest = request_digest};
+  PendingEvent pending{.seq = seq,
+                       .appended_at_us = context.now_us,
+                       .signer = request.signer_key_id,
+                       .signer_role = role,
+                       .body = body,
+                       .body_bytes = request.body,
+                       .request_digest = request_digest};
   WL_RETURN_IF_ERROR(stager_->Check(pending));
   AppendResult result = StageEvent(request, *item.body, request_digest, role, context);
-  context.idempotency[map_key] = IdempotencyRecord{
-      .seq = result.seq, .request_digest = request_digest, .chain_hash = result.chain_hash,
-      .result = result.result};
+  context.idempotency[map_key] = IdempotencyRecord{.seq = result.seq,
+                                                   .request_digest = request_digest,
+                                                   .chain_hash = result.chain_hash,
+                                                   .result = result.result};
   return result;
 }
 
@@ -480,9 +493,13 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& 
   std::string bytes = Canonical(envelope.asReader());
   Hash chain_hash = ChainHash(bytes);
 
-  PendingEvent pending{.seq = seq, .appended_at_us = context.now_us,
-                       .signer = request.signer_key_id, .signer_role = role, .body = body,
-                       .body_bytes = request.body, .request_digest = request_digest};
+  PendingEvent pending{.seq = seq,
+                       .appended_at_us = context.now_us,
+                       .signer = request.signer_key_id,
+                       .signer_role = role,
+                       .body = body,
+                       .body_bytes = request.body,
+                       .request_digest = request_digest};
   Applied applied = stager_->Stage(context.batch, pending, bytes, chain_hash);
   AppendResult result{.seq = seq, .chain_hash = chain_hash, .result = applied.result};
   context.head = Head{.seq = seq, .chain_hash = chain_hash};
@@ -500,9 +517,12 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& 
         keys_.Authorize(derived.signer_key_id, derived_parsed->get().which(), context.head.seq + 1);
     WL_CHECK(derived_role.ok());
     Hash derived_digest = RequestDigest(derived_parsed->get());
-    PendingEvent check{.seq = context.head.seq + 1, .appended_at_us = context.now_us,
-                       .signer = derived.signer_key_id, .signer_role = *derived_role,
-                       .body = derived_parsed->get(), .body_bytes = derived.body,
+    PendingEvent check{.seq = context.head.seq + 1,
+                       .appended_at_us = context.now_us,
+                       .signer = derived.signer_key_id,
+                       .signer_role = *derived_role,
+                       .body = derived_parsed->get(),
+                       .body_bytes = derived.body,
                        .request_digest = derived_digest};
     WL_CHECK(stager_->Check(check).ok());
     StageEvent(derived, *derived_parsed, derived_digest, *derived_role, context);

@@ -48,9 +48,9 @@ struct AppendResult {
 using Completion = std::function<void(absl::StatusOr<AppendResult>)>;
 
 struct LedgerOptions {
-  std::string data_dir;               // the RocksDB directory
+  std::string data_dir;                  // the RocksDB directory
   std::optional<SigningKey> ledger_key;  // signs checkpoints and derived events
-  const Clock* clock = nullptr;       // defaults to the system clock
+  const Clock* clock = nullptr;          // defaults to the system clock
   int64_t time_window_us = kDefaultTimeWindowUs;
   uint64_t checkpoint_every_events = kDefaultCheckpointEveryEvents;
   int64_t checkpoint_every_us = kDefaultCheckpointEveryUs;
@@ -59,7 +59,7 @@ struct LedgerOptions {
   // Domain projections, called after the key registry; not owned.
   std::vector<InlineProjection*> projections;
   std::vector<std::string> projection_families;  // catch-up projections' families
-  rocksdb::Env* env = nullptr;  // the OS as RocksDB sees it (tests inject faults)
+  rocksdb::Env* env = nullptr;                   // the OS as RocksDB sees it (tests inject faults)
 };
 
 class Ledger {

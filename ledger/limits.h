@@ -7,7 +7,7 @@
 
 namespace wattledger::ledger {
 
-inline constexpr size_t kEventBodyBytesMax = 256 * 1024;       // one signed body
+inline constexpr size_t kEventBodyBytesMax = 256 * 1024;  // one signed body
 inline constexpr size_t kEnvelopeBytesMax = kEventBodyBytesMax + 1024;
 // Cap'n Proto's traversal limit counts every read, and projections read an
 // event more than once (Check, then Apply): allow that many passes over the
@@ -16,10 +16,10 @@ inline constexpr uint64_t kReaderPassesMax = 64;
 inline constexpr uint64_t kReaderWordsMax = (kEnvelopeBytesMax / 8 + 64) * kReaderPassesMax;
 inline constexpr size_t kIdempotencyKeyBytesMax = 128;
 inline constexpr size_t kStreamNameBytesMax = 128;
-inline constexpr size_t kWriterBatchEventsMax = 2048;          // events per group commit
-inline constexpr size_t kSubmitQueueDepthMax = 65536;           // pending requests before kResourceExhausted
-inline constexpr size_t kReadEventsMax = 10000;                 // events per read call
-inline constexpr size_t kReadBytesMax = 8 << 20;                // bytes per read call
+inline constexpr size_t kWriterBatchEventsMax = 2048;  // events per group commit
+inline constexpr size_t kSubmitQueueDepthMax = 65536;  // pending requests before kResourceExhausted
+inline constexpr size_t kReadEventsMax = 10000;        // events per read call
+inline constexpr size_t kReadBytesMax = 8 << 20;       // bytes per read call
 inline constexpr size_t kMetersPerGatewayMax = 128;
 inline constexpr int64_t kDefaultTimeWindowUs = 300LL * 1000 * 1000;  // +-5 min issued-at window
 inline constexpr uint64_t kDefaultCheckpointEveryEvents = 10000;

@@ -30,7 +30,8 @@ class MessageStreamWriter {
   absl::Status Close();
 
  private:
-  explicit MessageStreamWriter(std::FILE* file, std::string path) : file_(file), path_(std::move(path)) {}
+  explicit MessageStreamWriter(std::FILE* file, std::string path)
+      : file_(file), path_(std::move(path)) {}
   std::FILE* file_;
   std::string path_;
 };

@@ -74,7 +74,9 @@ absl::StatusOr<int> PeriodTicker::TickDue() {
 void PeriodTicker::Run(absl::Duration poll_interval) {
   while (!stop_.WaitForNotificationWithTimeout(poll_interval)) {
     auto ticked = TickDue();
-    if (!ticked.ok()) LogEvent("error", "period_tick_failed", {{"status", std::string(ticked.status().ToString())}});
+    if (!ticked.ok())
+      LogEvent("error", "period_tick_failed",
+               {{"status", std::string(ticked.status().ToString())}});
   }
 }
 

@@ -25,8 +25,7 @@ struct Calendar {
 class PeriodTicker {
  public:
   // Starts a thread that ticks `ledger` until destroyed.
-  PeriodTicker(Ledger& ledger, Calendar calendar,
-               absl::Duration poll_interval = absl::Seconds(1));
+  PeriodTicker(Ledger& ledger, Calendar calendar, absl::Duration poll_interval = absl::Seconds(1));
   ~PeriodTicker();
 
   // Appends every tick due by the ledger clock now; returns how many.

@@ -31,16 +31,17 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
   all.insert(all.end(), projections.begin(), projections.end());
   for (auto* projection : all) WL_RETURN_IF_ERROR(projection->Load(target));
   const bool full = options.mode == ReplayMode::kFull;
-  internal::EventStager stager(&target, all,
-                               full ? internal::EventStager::Rows::kAll
-                                    : internal::EventStager::Rows::kStateOnly);
+  internal::EventStager stager(
+      &target, all,
+      full ? internal::EventStager::Rows::kAll : internal::EventStager::Rows::kStateOnly);
 
   WL_ASSIGN_OR_RETURN(Head source_head, source.GetHead());
   uint64_t last = std::min(source_head.seq, options.to_seq);
   ReplaySummary summary;
   std::deque<std::string> expected_derived;
   for (uint64_t seq = 1; seq <= last;) {
-    WL_ASSIGN_OR_RETURN(auto envelopes, source.ReadRange(seq, std::min<uint64_t>(kReplayChunkEvents, last - seq + 1)));
+    WL_ASSIGN_OR_RETURN(auto envelopes, source.ReadRange(seq, std::min<uint64_t>(kReplayChunkEvents,
+                                                                                 last - seq + 1)));
     if (envelopes.empty()) return Bad(seq, "missing");
     rocksdb::WriteBatch batch;
     for (const std::string& bytes : envelopes) {
@@ -75,8 +76,11 @@ absl::StatusOr<ReplaySummary> Replay(const EventStore& source, EventStore& targe
       std::memcpy(signer.data(), reader.getSignerKeyId().begin(), 32);
       auto role = keys.Authorize(signer, body->get().which(), seq);
       if (!role.ok()) return Bad(seq, role.status().message());
-      PendingEvent pending{.seq = seq, .appended_at_us = reader.getAppendedAtUs(),
-                           .signer = signer, .signer_role = *role, .body = body->get(),
+      PendingEvent pending{.seq = seq,
+                           .appended_at_us = reader.getAppendedAtUs(),
+                           .signer = signer,
+                           .signer_role = *role,
+                           .body = body->get(),
                            .body_bytes = AsView(reader.getBody()),
                            .request_digest = full ? RequestDigest(body->get()) : Hash{}};
       absl::Status allowed = stager.Check(pending);

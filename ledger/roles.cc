@@ -64,13 +64,20 @@ bool RoleMayIssue(Role role, EventKind kind) {
 
 absl::string_view RoleName(Role role) {
   switch (role) {
-    case Role::ADMIN: return "admin";
-    case Role::OPERATOR: return "operator";
-    case Role::CASHIER: return "cashier";
-    case Role::CARD_CENTER: return "card-center";
-    case Role::INGEST: return "ingest";
-    case Role::AUDITOR: return "auditor";
-    case Role::LEDGER: return "ledger";
+    case Role::ADMIN:
+      return "admin";
+    case Role::OPERATOR:
+      return "operator";
+    case Role::CASHIER:
+      return "cashier";
+    case Role::CARD_CENTER:
+      return "card-center";
+    case Role::INGEST:
+      return "ingest";
+    case Role::AUDITOR:
+      return "auditor";
+    case Role::LEDGER:
+      return "ledger";
   }
   return "unknown";
 }
@@ -80,9 +87,9 @@ absl::StatusOr<Role> ParseRole(absl::string_view name) {
                     Role::AUDITOR, Role::LEDGER}) {
     if (RoleName(role) == name) return role;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown role '", name,
-      "' (admin, operator, cashier, card-center, ingest, auditor, ledger)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown role '", name,
+                   "' (admin, operator, cashier, card-center, ingest, auditor, ledger)"));
 }
 
 absl::string_view EventKindName(EventKind kind) {

@@ -3,9 +3,8 @@
 // an auditor can check every event was signed by a key allowed to sign it.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ledger/schema/event.capnp.h"
 
 namespace wattledger::ledger {

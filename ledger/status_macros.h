@@ -13,10 +13,10 @@
 #define WL_CONCAT_INNER(a, b) a##b
 #define WL_CONCAT(a, b) WL_CONCAT_INNER(a, b)
 
-#define WL_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::absl::Status wl_status_ = (expr);          \
-    if (!wl_status_.ok()) return wl_status_;     \
+#define WL_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status wl_status_ = (expr);      \
+    if (!wl_status_.ok()) return wl_status_; \
   } while (0)
 
 #define WL_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -27,10 +27,10 @@
 #define WL_ASSIGN_OR_RETURN(lhs, expr) \
   WL_ASSIGN_OR_RETURN_IMPL(WL_CONCAT(wl_statusor_, __LINE__), lhs, expr)
 
-#define WL_CHECK(cond)                                                                  \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
+#define WL_CHECK(cond)                                                                   \
+  do {                                                                                   \
+    if (!(cond)) {                                                                       \
       std::fprintf(stderr, "WL_CHECK failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                                     \
-    }                                                                                   \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)

@@ -33,7 +33,8 @@ void Subscription::Run(uint64_t next) {
   while (!cancelled_.load()) {
     Head head = ledger_.WaitForHeadAbove(next - 1, absl::Milliseconds(100));
     if (head.seq < next) continue;
-    auto envelopes = ledger_.store().ReadRange(next, std::min<uint64_t>(kReadEventsMax, head.seq - next + 1));
+    auto envelopes =
+        ledger_.store().ReadRange(next, std::min<uint64_t>(kReadEventsMax, head.seq - next + 1));
     absl::Status status = envelopes.status();
     if (status.ok()) status = handler_(next, *envelopes);
     if (!status.ok()) {
@@ -47,8 +48,9 @@ void Subscription::Run(uint64_t next) {
 }
 
 void ProjectionWriter::Put(absl::string_view key, absl::string_view value) {
-  WL_CHECK(batch_->Put(family_, rocksdb::Slice(key.data(), key.size()),
-                       rocksdb::Slice(value.data(), value.size()))
+  WL_CHECK(batch_
+               ->Put(family_, rocksdb::Slice(key.data(), key.size()),
+                     rocksdb::Slice(value.data(), value.size()))
                .ok());
 }
 
@@ -63,15 +65,16 @@ absl::StatusOr<std::unique_ptr<CatchUpRunner>> CatchUpRunner::Start(Ledger& ledg
   rocksdb::ColumnFamilyHandle* family = store.family(ProjectionFamily(projection->name()));
   if (rebuild) {
     rocksdb::WriteBatch clear;
-    WL_CHECK(clear.DeleteRange(family, rocksdb::Slice(""), rocksdb::Slice("\xff\xff\xff\xff", 4)).ok());
+    WL_CHECK(
+        clear.DeleteRange(family, rocksdb::Slice(""), rocksdb::Slice("\xff\xff\xff\xff", 4)).ok());
     WL_RETURN_IF_ERROR(store.Write(clear));
   }
   WL_RETURN_IF_ERROR(projection->Load(store, family));
   std::string value;
   uint64_t applied = 0;
-  rocksdb::Status got = store.db()->Get(
-      rocksdb::ReadOptions(), family,
-      rocksdb::Slice(kAppliedThroughKey.data(), kAppliedThroughKey.size()), &value);
+  rocksdb::Status got =
+      store.db()->Get(rocksdb::ReadOptions(), family,
+                      rocksdb::Slice(kAppliedThroughKey.data(), kAppliedThroughKey.size()), &value);
   if (got.ok() && value.size() == 8) {
     applied = GetU64BigEndian(value);
   } else if (!got.IsNotFound()) {

@@ -3,9 +3,8 @@
 #include <deque>
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "ledger/event_format.h"
 #include "ledger/limits.h"
 #include "ledger/status_macros.h"
@@ -75,9 +74,8 @@ class Verifier::SignaturePool {
       std::vector<SignatureJob> batch;
       {
         absl::MutexLock lock(&mu_);
-        auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-          return stopping_ || !queue_.empty();
-        };
+        auto ready = [this]()
+                         ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
         mu_.Await(absl::Condition(&ready));
         if (queue_.empty()) return;
         batch = std::move(queue_.front());
@@ -109,12 +107,14 @@ Verifier::~Verifier() = default;
 
 absl::Status Verifier::AddCheckpoint(absl::string_view canonical_checkpoint) {
   auto parsed = ParsedCheckpoint::Parse(canonical_checkpoint, 1024);
-  if (!parsed.ok()) return absl::DataLossError(absl::StrCat("checkpoint: ", parsed.status().message()));
+  if (!parsed.ok())
+    return absl::DataLossError(absl::StrCat("checkpoint: ", parsed.status().message()));
   auto reader = parsed->get();
   if (reader.getChainHash().size() != 32 || reader.getSignature().size() != 64) {
     return absl::DataLossError("checkpoint: bad field sizes");
   }
-  checkpoints_[reader.getSeq()] = {Fixed<32>(reader.getChainHash()), Fixed<64>(reader.getSignature())};
+  checkpoints_[reader.getSeq()] = {Fixed<32>(reader.getChainHash()),
+                                   Fixed<64>(reader.getSignature())};
   return absl::OkStatus();
 }
 
@@ -148,7 +148,8 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
   if (unresolved_break_ != 0) {
     // The previous event did not link to its predecessor. If this one links
     // to it, the previous event is intact and its predecessor was altered.
-    return links ? Bad(unresolved_break_ - 1, "the event's bytes do not hash to what its successor holds")
+    return links ? Bad(unresolved_break_ - 1,
+                       "the event's bytes do not hash to what its successor holds")
                  : Bad(unresolved_break_, "the chain breaks here (prev hash altered)");
   }
   if (!links) {
@@ -191,7 +192,8 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
     key = keys_.FindKey(signer);
   }
   if (key == nullptr) return Bad(seq, "unknown signer");
-  jobs.push_back(SignatureJob{.seq = seq, .key = std::move(key),
+  jobs.push_back(SignatureJob{.seq = seq,
+                              .key = std::move(key),
                               .message = EventSigningMessage(AsView(reader.getBody())),
                               .signature = Fixed<64>(reader.getSignature())});
 
@@ -208,9 +210,13 @@ absl::Status Verifier::CheckOne(absl::string_view bytes, std::vector<SignatureJo
     return Bad(seq, "this signer's idempotency key was already used: a request executed twice");
   }
 
-  PendingEvent pending{.seq = seq, .appended_at_us = reader.getAppendedAtUs(), .signer = signer,
-                       .signer_role = *role, .body = body->get(),
-                       .body_bytes = AsView(reader.getBody()), .request_digest = {}};
+  PendingEvent pending{.seq = seq,
+                       .appended_at_us = reader.getAppendedAtUs(),
+                       .signer = signer,
+                       .signer_role = *role,
+                       .body = body->get(),
+                       .body_bytes = AsView(reader.getBody()),
+                       .request_digest = {}};
   absl::Status allowed = keys_.Check(pending);
   if (!allowed.ok()) return Bad(seq, allowed.message());
   StateWriter discard(nullptr, nullptr);
@@ -260,14 +266,15 @@ absl::StatusOr<VerifySummary> Verifier::Finish() {
     // a signed checkpoint over it tells which of the two was altered.
     auto it = checkpoints_.find(unresolved_break_);
     if (it != checkpoints_.end() && it->second.first == summary_.head.chain_hash) {
-      return Bad(unresolved_break_ - 1, "the event's bytes do not hash to what its successor holds");
+      return Bad(unresolved_break_ - 1,
+                 "the event's bytes do not hash to what its successor holds");
     }
     return Bad(unresolved_break_, "the chain breaks here");
   }
   if (!checkpoints_.empty() && checkpoints_.rbegin()->first > summary_.head.seq) {
-    return Bad(summary_.head.seq + 1,
-               absl::StrCat("missing: a signed checkpoint covers seq ", checkpoints_.rbegin()->first,
-                            " but the log ends at ", summary_.head.seq));
+    return Bad(summary_.head.seq + 1, absl::StrCat("missing: a signed checkpoint covers seq ",
+                                                   checkpoints_.rbegin()->first,
+                                                   " but the log ends at ", summary_.head.seq));
   }
   if (summary_.events == 0) return absl::DataLossError("the log is empty");
   return summary_;
@@ -276,7 +283,8 @@ absl::StatusOr<VerifySummary> Verifier::Finish() {
 absl::StatusOr<VerifySummary> VerifyStore(const EventStore& store, const VerifyOptions& options) {
   Verifier verifier(options);
   WL_ASSIGN_OR_RETURN(auto checkpoints, store.ReadCheckpoints(0, SIZE_MAX));
-  for (const auto& checkpoint : checkpoints) WL_RETURN_IF_ERROR(verifier.AddCheckpoint(checkpoint.canonical));
+  for (const auto& checkpoint : checkpoints)
+    WL_RETURN_IF_ERROR(verifier.AddCheckpoint(checkpoint.canonical));
   WL_ASSIGN_OR_RETURN(Head head, store.GetHead());
   for (uint64_t seq = 1; seq <= head.seq;) {
     WL_ASSIGN_OR_RETURN(auto envelopes, store.ReadRange(seq, 8192));

@@ -23,9 +23,7 @@ int64_t Micros(absl::CivilSecond civil) {
 
 int64_t MonthStartUs(int64_t time_us) { return Micros(absl::CivilMonth(Civil(time_us))); }
 
-int64_t NextMonthStartUs(int64_t time_us) {
-  return Micros(absl::CivilMonth(Civil(time_us)) + 1);
-}
+int64_t NextMonthStartUs(int64_t time_us) { return Micros(absl::CivilMonth(Civil(time_us)) + 1); }
 
 int64_t DayStartUs(int64_t time_us) { return Micros(absl::CivilDay(Civil(time_us))); }
 

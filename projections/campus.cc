@@ -3,10 +3,10 @@
 #include <rocksdb/db.h>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
-#include "ledger/event_store.h"
+#include "absl/strings/strip.h"
 #include "ledger/event_format.h"
+#include "ledger/event_store.h"
 #include "ledger/roles.h"
 #include "ledger/status_macros.h"
 #include "projections/calendar.h"
@@ -34,8 +34,8 @@ absl::Status LoadRows(const ledger::EventStore& store, absl::string_view prefix,
        it->Valid() && absl::StartsWith(ledger::View(it->key()), prefix); it->Next()) {
     auto value = decode(ledger::View(it->value()));
     if (!value.ok()) {
-      return absl::DataLossError(absl::StrCat("state row ", ledger::View(it->key()), ": ",
-                                              value.status().message()));
+      return absl::DataLossError(
+          absl::StrCat("state row ", ledger::View(it->key()), ": ", value.status().message()));
     }
     out.emplace(std::string(ledger::View(it->key()).substr(prefix.size())), std::move(*value));
   }

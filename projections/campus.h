@@ -59,14 +59,16 @@ class Campus final : public ledger::InlineProjection {
   const TariffVersion* ClassTariffLocked(const std::string& identity_class, int64_t time_us) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
-  absl::Status CheckRegistry(const ledger::PendingEvent& event) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status CheckRegistry(const ledger::PendingEvent& event) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckMoney(const ledger::PendingEvent& event) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckImport(schema::RegistryImported::Reader import) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   void ApplyRegistry(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ledger::Applied ApplyMoney(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string DeriveDeductions(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string DeriveDeductions(const ledger::PendingEvent& event)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SettleRefund(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SettleExchange(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseMonth(int64_t month_start_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -90,7 +92,7 @@ class Campus final : public ledger::InlineProjection {
   std::map<std::string, Building> buildings_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Gateway> gateways_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Meter> meters_ ABSL_GUARDED_BY(mu_);      // by MeterKey
+  std::map<std::string, Meter> meters_ ABSL_GUARDED_BY(mu_);  // by MeterKey
   std::map<std::string, std::string> person_rooms_ ABSL_GUARDED_BY(mu_);
   // Circuits in service per meter address, derived from meters_.
   std::map<std::string, uint32_t> address_circuits_ ABSL_GUARDED_BY(mu_);

@@ -56,8 +56,8 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     meter_key_.push_back(static_cast<char>('0' + circuit));
     auto found = circuit <= 9 ? meters_.find(meter_key_) : meters_.end();
     if (found == meters_.end() || found->second.retired) {
-      anomalies.push_back({address, circuit, schema::AnomalyKind::UNKNOWN_METER, 0,
-                           reading.getTotalWh(), 0, 0});
+      anomalies.push_back(
+          {address, circuit, schema::AnomalyKind::UNKNOWN_METER, 0, reading.getTotalWh(), 0, 0});
       continue;
     }
     Meter& meter = found->second;
@@ -101,7 +101,8 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     const TariffVersion* tariff = RoomTariffLocked(room, read_at);
     Charge charge;
     if (tariff == nullptr) {
-      anomalies.push_back({address, circuit, schema::AnomalyKind::NO_TARIFF, from, to, elapsed, max_wh});
+      anomalies.push_back(
+          {address, circuit, schema::AnomalyKind::NO_TARIFF, from, to, elapsed, max_wh});
       charge.charged_wh = delta;
       charge.remainder_after = room.remainder;
       charge.month_energy_after_wh = room.month_energy_wh + delta;

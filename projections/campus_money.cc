@@ -66,12 +66,12 @@ absl::Status Campus::CheckMoney(const ledger::PendingEvent& event) const {
       auto reversal = body.getDepositReversed();
       auto it = deposits_.find(reversal.getDepositSeq());
       if (it == deposits_.end()) {
-        return absl::NotFoundError(absl::StrCat(
-            "no deposit at seq ", reversal.getDepositSeq(), " that can still be reversed"));
+        return absl::NotFoundError(absl::StrCat("no deposit at seq ", reversal.getDepositSeq(),
+                                                " that can still be reversed"));
       }
       if (it->second.reversed) {
-        return Refuse(absl::StrCat("the deposit at seq ", reversal.getDepositSeq(),
-                                   " is already reversed"));
+        return Refuse(
+            absl::StrCat("the deposit at seq ", reversal.getDepositSeq(), " is already reversed"));
       }
       if (reversal.getReason().size() == 0) {
         return absl::InvalidArgumentError("a reversal needs a reason");
@@ -81,7 +81,8 @@ absl::Status Campus::CheckMoney(const ledger::PendingEvent& event) const {
     case EventKind::REFUND_ISSUED: {
       auto refund = body.getRefundIssued();
       auto room = rooms_.find(Str(refund.getRoomId()));
-      if (room == rooms_.end()) return absl::NotFoundError(absl::StrCat("no room ", Str(refund.getRoomId())));
+      if (room == rooms_.end())
+        return absl::NotFoundError(absl::StrCat("no room ", Str(refund.getRoomId())));
       if (room->second.FindOccupant(Str(refund.getPersonId())) == nullptr) {
         return absl::NotFoundError(
             absl::StrCat(Str(refund.getPersonId()), " does not live in ", room->first));
@@ -95,7 +96,8 @@ absl::Status Campus::CheckMoney(const ledger::PendingEvent& event) const {
       if (from == rooms_.end() || to == rooms_.end()) return absl::NotFoundError("no such room");
       if (from == to) return absl::InvalidArgumentError("an exchange moves between two rooms");
       if (from->second.FindOccupant(Str(exchange.getPersonId())) == nullptr) {
-        return absl::NotFoundError(absl::StrCat(Str(exchange.getPersonId()), " does not live in ", from->first));
+        return absl::NotFoundError(
+            absl::StrCat(Str(exchange.getPersonId()), " does not live in ", from->first));
       }
       if (exchange.getSwapPersonId().size() > 0) {
         if (to->second.FindOccupant(Str(exchange.getSwapPersonId())) == nullptr) {
@@ -159,8 +161,8 @@ ledger::Applied Campus::ApplyMoney(const ledger::PendingEvent& event) {
       room.balance_fen += amount;
       room.deposits_fen += amount;
       room.card_nets[Str(deposit.getPayerCardNo())] += amount;
-      deposits_[event.seq] = DepositRecord{event.seq, room.room_id, amount,
-                                           Str(deposit.getPayerCardNo()), now, false};
+      deposits_[event.seq] =
+          DepositRecord{event.seq, room.room_id, amount, Str(deposit.getPayerCardNo()), now, false};
       ++counters_.receipts;
       MarkDirty(room);
       dirty_.insert("campus/counters");

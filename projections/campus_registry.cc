@@ -32,8 +32,8 @@ Building ToBuilding(schema::BuildingRegistered::Reader in) {
 }
 
 Gateway ToGateway(schema::GatewayRegistered::Reader in) {
-  return Gateway{Str(in.getGatewayId()), Str(in.getAddress()), Str(in.getLocation()),
-                 in.getMode(), 0};
+  return Gateway{Str(in.getGatewayId()), Str(in.getAddress()), Str(in.getLocation()), in.getMode(),
+                 0};
 }
 
 Room ToRoom(schema::RoomRegistered::Reader in) {
@@ -87,10 +87,16 @@ struct RegistryView {
   std::set<std::string> new_addresses{};
   std::map<std::string, uint32_t> added_gateway_meters{};
 
-  bool HasBuilding(const std::string& id) const { return buildings.count(id) || new_buildings.count(id); }
-  bool HasGateway(const std::string& id) const { return gateways.count(id) || new_gateways.count(id); }
+  bool HasBuilding(const std::string& id) const {
+    return buildings.count(id) || new_buildings.count(id);
+  }
+  bool HasGateway(const std::string& id) const {
+    return gateways.count(id) || new_gateways.count(id);
+  }
   bool HasRoom(const std::string& id) const { return rooms.count(id) || new_rooms.count(id); }
-  bool HasTariff(const std::string& identity_class) const { return tariffs.count(identity_class) > 0; }
+  bool HasTariff(const std::string& identity_class) const {
+    return tariffs.count(identity_class) > 0;
+  }
 };
 
 namespace {
@@ -98,7 +104,8 @@ namespace {
 absl::Status CheckBuilding(RegistryView& view, schema::BuildingRegistered::Reader in) {
   std::string id = Str(in.getBuildingId());
   if (id.empty()) return Invalid("a building needs an id");
-  if (view.HasBuilding(id)) return absl::AlreadyExistsError(absl::StrCat("building ", id, " exists"));
+  if (view.HasBuilding(id))
+    return absl::AlreadyExistsError(absl::StrCat("building ", id, " exists"));
   view.new_buildings.insert(id);
   return absl::OkStatus();
 }
@@ -118,7 +125,8 @@ absl::Status CheckRoom(RegistryView& view, schema::RoomRegistered::Reader in) {
   if (!view.HasBuilding(Str(in.getBuildingId()))) {
     return absl::NotFoundError(absl::StrCat("no building ", Str(in.getBuildingId())));
   }
-  if (in.getCapacity() == 0) return Invalid(absl::StrCat("room ", id, " needs a capacity of 1 or more"));
+  if (in.getCapacity() == 0)
+    return Invalid(absl::StrCat("room ", id, " needs a capacity of 1 or more"));
   if (in.getTariffClass().size() > 0 && !view.HasTariff(Str(in.getTariffClass()))) {
     return Refuse(absl::StrCat("no tariff for class ", Str(in.getTariffClass())));
   }
@@ -141,8 +149,9 @@ absl::Status CheckOccupant(RegistryView& view, schema::OccupantAssigned::Reader 
   }
   auto live = view.rooms.find(room);
   uint32_t capacity = live != view.rooms.end() ? live->second.capacity : view.new_rooms.at(room);
-  uint32_t present = (live != view.rooms.end() ? static_cast<uint32_t>(live->second.occupants.size()) : 0) +
-                     view.added_occupants[room];
+  uint32_t present =
+      (live != view.rooms.end() ? static_cast<uint32_t>(live->second.occupants.size()) : 0) +
+      view.added_occupants[room];
   if (present >= capacity) return Refuse(absl::StrCat("room ", room, " is full"));
   ++view.added_occupants[room];
   view.new_persons.insert(person);
@@ -151,7 +160,8 @@ absl::Status CheckOccupant(RegistryView& view, schema::OccupantAssigned::Reader 
 
 absl::Status CheckMeter(RegistryView& view, schema::MeterInstalled::Reader in) {
   std::string address = Str(in.getMeterAddress());
-  if (!ValidMeterAddress(address)) return Invalid(absl::StrCat("meter address '", address, "' is not 12 digits"));
+  if (!ValidMeterAddress(address))
+    return Invalid(absl::StrCat("meter address '", address, "' is not 12 digits"));
   if (in.getCircuit() < 1 || in.getCircuit() > 4) return Invalid("a circuit is 1 to 4");
   if (in.getRatedCurrentMa() <= 0) return Invalid("a meter needs its rated current");
   if (in.getInitialReadingWh() < 0 || in.getInitialReadingWh() >= kRegisterModulusWh) {
@@ -164,9 +174,11 @@ absl::Status CheckMeter(RegistryView& view, schema::MeterInstalled::Reader in) {
   }
   std::string key = MeterKey(address, in.getCircuit());
   if (view.meters.count(key) || !view.new_meters.insert(key).second) {
-    return absl::AlreadyExistsError(absl::StrCat("meter ", address, " circuit ", in.getCircuit(), " is installed"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("meter ", address, " circuit ", in.getCircuit(), " is installed"));
   }
-  bool new_address = !view.address_circuits.count(address) && view.new_addresses.insert(address).second;
+  bool new_address =
+      !view.address_circuits.count(address) && view.new_addresses.insert(address).second;
   if (new_address) {
     auto live = view.gateways.find(gateway);
     uint32_t carried = (live != view.gateways.end() ? live->second.meters : 0) +
@@ -183,21 +195,27 @@ absl::Status CheckMeter(RegistryView& view, schema::MeterInstalled::Reader in) {
 }  // namespace
 
 absl::Status Campus::CheckImport(schema::RegistryImported::Reader import) const {
-  RegistryView view{buildings_, gateways_, rooms_, meters_, person_rooms_, tariffs_, address_circuits_};
+  RegistryView view{buildings_,    gateways_, rooms_,           meters_,
+                    person_rooms_, tariffs_,  address_circuits_};
   // Row numbers are 1-based within each list; wattctl maps them to CSV lines.
   auto each = [](auto list, absl::string_view what, auto check) -> absl::Status {
     for (unsigned i = 0; i < list.size(); ++i) {
       absl::Status status = check(list[i]);
       if (!status.ok()) {
-        return absl::Status(status.code(), absl::StrCat(what, " row ", i + 1, ": ", status.message()));
+        return absl::Status(status.code(),
+                            absl::StrCat(what, " row ", i + 1, ": ", status.message()));
       }
     }
     return absl::OkStatus();
   };
-  WL_RETURN_IF_ERROR(each(import.getBuildings(), "buildings", [&](auto row) { return CheckBuilding(view, row); }));
-  WL_RETURN_IF_ERROR(each(import.getGateways(), "gateways", [&](auto row) { return CheckGateway(view, row); }));
-  WL_RETURN_IF_ERROR(each(import.getRooms(), "rooms", [&](auto row) { return CheckRoom(view, row); }));
-  WL_RETURN_IF_ERROR(each(import.getOccupants(), "occupants", [&](auto row) { return CheckOccupant(view, row); }));
+  WL_RETURN_IF_ERROR(
+      each(import.getBuildings(), "buildings", [&](auto row) { return CheckBuilding(view, row); }));
+  WL_RETURN_IF_ERROR(
+      each(import.getGateways(), "gateways", [&](auto row) { return CheckGateway(view, row); }));
+  WL_RETURN_IF_ERROR(
+      each(import.getRooms(), "rooms", [&](auto row) { return CheckRoom(view, row); }));
+  WL_RETURN_IF_ERROR(
+      each(import.getOccupants(), "occupants", [&](auto row) { return CheckOccupant(view, row); }));
   return each(import.getMeters(), "meters", [&](auto row) { return CheckMeter(view, row); });
 }
 
@@ -235,7 +253,8 @@ absl::Status Campus::CheckRegistry(const ledger::PendingEvent& event) const {
       // Drop the "rooms row 1: " prefix that only makes sense for imports.
       absl::string_view message_text = status.message();
       size_t colon = message_text.find(": ");
-      return absl::Status(status.code(), message_text.substr(colon == absl::string_view::npos ? 0 : colon + 2));
+      return absl::Status(status.code(),
+                          message_text.substr(colon == absl::string_view::npos ? 0 : colon + 2));
     }
     case EventKind::OCCUPANT_MOVED_OUT: {
       auto moved = body.getOccupantMovedOut();
@@ -248,7 +267,8 @@ absl::Status Campus::CheckRegistry(const ledger::PendingEvent& event) const {
     }
     case EventKind::METER_REPLACED: {
       auto replaced = body.getMeterReplaced();
-      auto old_meter = meters_.find(MeterKey(Str(replaced.getOldMeterAddress()), replaced.getCircuit()));
+      auto old_meter =
+          meters_.find(MeterKey(Str(replaced.getOldMeterAddress()), replaced.getCircuit()));
       if (old_meter == meters_.end() || old_meter->second.retired) {
         return absl::NotFoundError("no such meter in service to replace");
       }
@@ -269,7 +289,8 @@ absl::Status Campus::CheckRegistry(const ledger::PendingEvent& event) const {
       auto tariff = body.getTariffSet();
       if (tariff.getIdentityClass().size() == 0) return Invalid("a tariff needs an identity class");
       std::vector<TierPrice> tiers;
-      for (auto tier : tariff.getTiers()) tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
+      for (auto tier : tariff.getTiers())
+        tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
       if (!ValidTiers(tiers)) {
         return Invalid("tiers must rise, with non-negative prices and an unbounded last tier");
       }
@@ -399,8 +420,9 @@ void Campus::ApplyRegistry(const ledger::PendingEvent& event) {
         --gateways_.at(old_meter.gateway_id).meters;
         dirty_.insert(absl::StrCat("campus/gateway/", old_meter.gateway_id));
       }
-      int64_t final_stretch = (replaced.getOldFinalReadingWh() - old_meter.last_wh + kRegisterModulusWh) %
-                              kRegisterModulusWh;
+      int64_t final_stretch =
+          (replaced.getOldFinalReadingWh() - old_meter.last_wh + kRegisterModulusWh) %
+          kRegisterModulusWh;
       fresh.last_wh = (fresh.last_wh - final_stretch + kRegisterModulusWh) % kRegisterModulusWh;
       AddMeter(fresh, old_meter.last_read_at_us);
       break;
@@ -421,7 +443,8 @@ void Campus::ApplyRegistry(const ledger::PendingEvent& event) {
       Tariff& tariff = tariffs_[Str(set.getIdentityClass())];
       tariff.identity_class = Str(set.getIdentityClass());
       TariffVersion version{set.getEffectiveFromUs(), {}, set.getAllowanceWhPerYear()};
-      for (auto tier : set.getTiers()) version.tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
+      for (auto tier : set.getTiers())
+        version.tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
       tariff.versions.push_back(std::move(version));
       dirty_.insert(absl::StrCat("campus/tariff/", tariff.identity_class));
       break;

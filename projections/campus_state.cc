@@ -21,7 +21,8 @@ std::string Encode(Fill fill) {
 }
 
 template <typename T, typename Read>
-auto Decode(absl::string_view bytes, Read read) -> absl::StatusOr<decltype(read(std::declval<typename T::Reader>()))> {
+auto Decode(absl::string_view bytes, Read read)
+    -> absl::StatusOr<decltype(read(std::declval<typename T::Reader>()))> {
   auto parsed = ledger::CanonicalMessage<T>::ParseTrusted(bytes, kRowBytesMax);
   if (!parsed.ok()) return parsed.status();
   return read(parsed->get());
@@ -90,8 +91,8 @@ absl::StatusOr<Room> DecodeRoom(absl::string_view bytes) {
     room.tariff_class = Str(in.getTariffClass());
     for (auto occupant : in.getOccupants()) {
       room.occupants.push_back(Occupant{Str(occupant.getPersonId()), Str(occupant.getName()),
-                                        Str(occupant.getIdentityClass()),
-                                        Str(occupant.getCardNo()), occupant.getSinceUs()});
+                                        Str(occupant.getIdentityClass()), Str(occupant.getCardNo()),
+                                        occupant.getSinceUs()});
     }
     room.balance_fen = in.getBalanceFen();
     room.overdraft_limit_fen = in.getOverdraftLimitFen();
@@ -126,8 +127,8 @@ std::string EncodeMeter(const Meter& meter) {
 
 absl::StatusOr<Meter> DecodeMeter(absl::string_view bytes) {
   return Decode<state::Meter>(bytes, [](state::Meter::Reader in) {
-    return Meter{Str(in.getAddress()), in.getCircuit(), Str(in.getGatewayId()),
-                 Str(in.getRoomId()), in.getLastWh(), in.getLastReadAtUs(),
+    return Meter{Str(in.getAddress()),   in.getCircuit(),          Str(in.getGatewayId()),
+                 Str(in.getRoomId()),    in.getLastWh(),           in.getLastReadAtUs(),
                  in.getRatedCurrentMa(), in.getNominalVoltageDv(), in.getRetired()};
   });
 }
@@ -186,7 +187,8 @@ absl::StatusOr<Tariff> DecodeTariff(absl::string_view bytes) {
     tariff.identity_class = Str(in.getIdentityClass());
     for (auto version : in.getVersions()) {
       TariffVersion out{version.getEffectiveFromUs(), {}, version.getAllowanceWhPerYear()};
-      for (auto tier : version.getTiers()) out.tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
+      for (auto tier : version.getTiers())
+        out.tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
       tariff.versions.push_back(std::move(out));
     }
     return tariff;
@@ -206,8 +208,9 @@ std::string EncodeDeposit(const DepositRecord& deposit) {
 
 absl::StatusOr<DepositRecord> DecodeDeposit(absl::string_view bytes) {
   return Decode<state::Deposit>(bytes, [](state::Deposit::Reader in) {
-    return DepositRecord{in.getSeq(), Str(in.getRoomId()), in.getAmountFen(),
-                         Str(in.getPayerCardNo()), in.getTimeUs(), in.getReversed()};
+    return DepositRecord{in.getSeq(),       Str(in.getRoomId()),
+                         in.getAmountFen(), Str(in.getPayerCardNo()),
+                         in.getTimeUs(),    in.getReversed()};
   });
 }
 

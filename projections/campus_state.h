@@ -46,7 +46,7 @@ struct Room {
   int64_t transfers_out_fen = 0;
   int64_t energy_wh = 0;
   std::map<std::string, int64_t> card_nets;  // payer card -> net fen paid in
-  bool dirty = false;  // in memory only: changed since the last Flush
+  bool dirty = false;                        // in memory only: changed since the last Flush
 
   // The account identity every room keeps: what came in minus what went out.
   int64_t LedgerBalanceFen() const {

@@ -54,7 +54,9 @@ Charge ChargeEnergy(const TariffVersion& tariff, int64_t energy_wh, int64_t mont
   return charge;
 }
 
-int64_t MonthlyAllowanceWh(const TariffVersion& tariff) { return tariff.allowance_wh_per_year / 12; }
+int64_t MonthlyAllowanceWh(const TariffVersion& tariff) {
+  return tariff.allowance_wh_per_year / 12;
+}
 
 int64_t AllowanceFromDayWh(const TariffVersion& tariff, int64_t from_us) {
   int64_t days = DaysInMonth(from_us);

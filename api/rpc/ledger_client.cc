@@ -23,9 +23,8 @@ std::array<uint8_t, N> Fixed(capnp::Data::Reader data) {
 template <typename Call>
 auto Guard(Call call) -> decltype(call()) {
   decltype(call()) result = absl::UnknownError("no reply");
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() { result = call(); })) {
-    return absl::UnavailableError(
-        absl::StrCat("RPC failed: ", exception->getDescription().cStr()));
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() { result = call(); })) {
+    return absl::UnavailableError(absl::StrCat("RPC failed: ", exception->getDescription().cStr()));
   }
   return result;
 }
@@ -50,9 +49,10 @@ LedgerClient::~LedgerClient() = default;
 
 absl::StatusOr<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& address) {
   std::unique_ptr<Impl> impl;
-  KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() { impl = std::make_unique<Impl>(address); })) {
-    return absl::UnavailableError(absl::StrCat("cannot reach wattd at ", address, ": ",
-                                               exception->getDescription().cStr()));
+  KJ_IF_MAYBE (exception,
+               kj::runCatchingExceptions([&]() { impl = std::make_unique<Impl>(address); })) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach wattd at ", address, ": ", exception->getDescription().cStr()));
   }
   std::unique_ptr<LedgerClient> client(new LedgerClient(std::move(impl)));
   auto head = client->Head();  // fail fast when nothing listens

@@ -103,7 +103,8 @@ class LedgerImpl final : public Ledger::Server {
     auto checkpoints = ledger_.store().ReadCheckpoints(params.getFromSeq(), limit);
     if (!checkpoints.ok()) return Fail(checkpoints.status());
     auto list = context.getResults().initCheckpoints(checkpoints->size());
-    for (size_t i = 0; i < checkpoints->size(); ++i) list.set(i, AsData((*checkpoints)[i].canonical));
+    for (size_t i = 0; i < checkpoints->size(); ++i)
+      list.set(i, AsData((*checkpoints)[i].canonical));
     return kj::READY_NOW;
   }
 
@@ -145,8 +146,8 @@ struct RpcServer::Loop {
 absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(ledger::Ledger& ledger,
                                                             const RpcServerOptions& options) {
   if (!IsLoopbackHost(options.listen) && !options.allow_plaintext_off_loopback) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refusing plaintext RPC on ", options.listen, ": listen on 127.0.0.1 or opt in"));
+    return absl::InvalidArgumentError(absl::StrCat("refusing plaintext RPC on ", options.listen,
+                                                   ": listen on 127.0.0.1 or opt in"));
   }
   std::unique_ptr<RpcServer> server(new RpcServer());
   server->loop_ = std::make_unique<Loop>();
@@ -156,22 +157,22 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(ledger::Ledger& ledg
   std::string listen = options.listen;
   server->thread_ = std::thread([&ledger, loop, listen, &started]() {
     bool reported = false;
-    KJ_IF_MAYBE(exception, kj::runCatchingExceptions([&]() {
-      capnp::ReaderOptions reader_options;
-      reader_options.traversalLimitInWords = ledger::kReaderWordsMax;
-      reader_options.nestingLimit = 32;
-      capnp::EzRpcServer rpc(kj::heap<LedgerImpl>(ledger), listen, 0, reader_options);
-      auto& wait_scope = rpc.getWaitScope();
-      uint port = rpc.getPort().wait(wait_scope);
-      auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
-      *loop->stop.lockExclusive() = kj::mv(paf.fulfiller);
-      started.set_value(static_cast<uint16_t>(port));
-      reported = true;
-      paf.promise.wait(wait_scope);
-    })) {
+    KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                   capnp::ReaderOptions reader_options;
+                   reader_options.traversalLimitInWords = ledger::kReaderWordsMax;
+                   reader_options.nestingLimit = 32;
+                   capnp::EzRpcServer rpc(kj::heap<LedgerImpl>(ledger), listen, 0, reader_options);
+                   auto& wait_scope = rpc.getWaitScope();
+                   uint port = rpc.getPort().wait(wait_scope);
+                   auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+                   *loop->stop.lockExclusive() = kj::mv(paf.fulfiller);
+                   started.set_value(static_cast<uint16_t>(port));
+                   reported = true;
+                   paf.promise.wait(wait_scope);
+                 })) {
       if (!reported) {
-        started.set_value(absl::UnavailableError(
-            absl::StrCat("cannot serve RPC on ", listen, ": ", exception->getDescription().cStr())));
+        started.set_value(absl::UnavailableError(absl::StrCat("cannot serve RPC on ", listen, ": ",
+                                                              exception->getDescription().cStr())));
       }
     }
   });
@@ -190,7 +191,9 @@ void RpcServer::Stop() {
   if (!thread_.joinable()) return;
   {
     auto stop = loop_->stop.lockExclusive();
-    KJ_IF_MAYBE(fulfiller, *stop) { (*fulfiller)->fulfill(); }
+    KJ_IF_MAYBE (fulfiller, *stop) {
+      (*fulfiller)->fulfill();
+    }
     *stop = nullptr;
   }
   thread_.join();

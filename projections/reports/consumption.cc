@@ -110,8 +110,7 @@ void ConsumptionReport::AddRoom(schema::RoomRegistered::Reader room,
   std::string room_id = Str(room.getRoomId());
   std::string building_id = Str(room.getBuildingId());
   building_of_[room_id] = building_id;
-  writer.Put(absl::StrCat(kBuildingOfPrefix, room_id),
-             EncodeRow<rows::RoomBuilding>([&](auto row) {
+  writer.Put(absl::StrCat(kBuildingOfPrefix, room_id), EncodeRow<rows::RoomBuilding>([&](auto row) {
                row.setRoomId(room_id);
                row.setBuildingId(building_id);
              }));
@@ -148,17 +147,18 @@ void ConsumptionReport::AddDeductions(int64_t time_us, schema::DeductionsApplied
 absl::StatusOr<std::vector<ConsumptionRow>> ReadConsumption(const ledger::EventStore& store,
                                                             const ConsumptionQuery& query) {
   WL_RETURN_IF_ERROR(Validate(query.days));
-  rocksdb::ColumnFamilyHandle* family =
-      store.family(ledger::ProjectionFamily(kConsumptionReport));
+  rocksdb::ColumnFamilyHandle* family = store.family(ledger::ProjectionFamily(kConsumptionReport));
   std::map<std::string, std::string> building_of;
-  if (query.by == ConsumptionBy::kRoom) WL_RETURN_IF_ERROR(LoadBuildings(store, family, building_of));
+  if (query.by == ConsumptionBy::kRoom)
+    WL_RETURN_IF_ERROR(LoadBuildings(store, family, building_of));
   std::vector<ConsumptionRow> out;
   KeyRange keys = PeriodKeys(TotalPrefix(query.by, query.period), query.period, query.days);
   WL_RETURN_IF_ERROR(ScanRows(store, family, keys,
                               [&](absl::string_view key, absl::string_view value) -> absl::Status {
                                 WL_ASSIGN_OR_RETURN(ConsumptionRow row, Decode(key, value));
                                 auto building = building_of.find(row.id);
-                                if (building != building_of.end()) row.building_id = building->second;
+                                if (building != building_of.end())
+                                  row.building_id = building->second;
                                 out.push_back(std::move(row));
                                 return absl::OkStatus();
                               }));

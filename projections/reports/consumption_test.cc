@@ -13,9 +13,15 @@ using testing::ReportCampus;
 
 ConsumptionRow Row(const std::string& id, const std::string& building, const std::string& period,
                    int64_t energy_wh, int64_t amount_fen, uint64_t deductions) {
-  return ConsumptionRow{.id = id, .building_id = building, .period = period,
-                        .energy_wh = energy_wh, .free_wh = 0, .charged_wh = energy_wh,
-                        .amount_fen = amount_fen, .deductions = deductions, .violations = 0};
+  return ConsumptionRow{.id = id,
+                        .building_id = building,
+                        .period = period,
+                        .energy_wh = energy_wh,
+                        .free_wh = 0,
+                        .charged_wh = energy_wh,
+                        .amount_fen = amount_fen,
+                        .deductions = deductions,
+                        .violations = 0};
 }
 
 std::vector<ConsumptionRow> Read(const ledger::EventStore& store, ConsumptionBy by, Period period,
@@ -127,12 +133,12 @@ TEST(ConsumptionReport, DateRangesSelectThePeriodsHoldingThem) {
 TEST(ConsumptionReport, RefusesBadRanges) {
   ReportCampus c;
   c.CatchUp();
-  for (DayRange bad : {DayRange{.since = "2026-9-1", .until = ""},
-                       DayRange{.since = "2026-02-30", .until = ""},
-                       DayRange{.since = "2026-10-02", .until = "2026-10-01"}}) {
-    auto rows = ReadConsumption(c.store(), ConsumptionQuery{.by = ConsumptionBy::kRoom,
-                                                            .period = Period::kMonth,
-                                                            .days = bad});
+  for (DayRange bad :
+       {DayRange{.since = "2026-9-1", .until = ""}, DayRange{.since = "2026-02-30", .until = ""},
+        DayRange{.since = "2026-10-02", .until = "2026-10-01"}}) {
+    auto rows = ReadConsumption(
+        c.store(),
+        ConsumptionQuery{.by = ConsumptionBy::kRoom, .period = Period::kMonth, .days = bad});
     EXPECT_EQ(rows.status().code(), absl::StatusCode::kInvalidArgument) << bad.since;
   }
 }

@@ -28,9 +28,12 @@ void Put(const BookedDeposit& deposit, ledger::ProjectionWriter& writer) {
 
 absl::string_view ChannelName(schema::DepositChannel channel) {
   switch (channel) {
-    case schema::DepositChannel::COUNTER: return "counter";
-    case schema::DepositChannel::CARD_CENTER: return "card-center";
-    case schema::DepositChannel::WEB: return "web";
+    case schema::DepositChannel::COUNTER:
+      return "counter";
+    case schema::DepositChannel::CARD_CENTER:
+      return "card-center";
+    case schema::DepositChannel::WEB:
+      return "web";
   }
   return "unknown";
 }
@@ -42,10 +45,15 @@ absl::Status DepositBook::Load(const ledger::EventStore& store,
                     [&](absl::string_view key, absl::string_view value) -> absl::Status {
                       WL_ASSIGN_OR_RETURN(auto parsed, DecodeRow<rows::Deposit>(key, value));
                       auto row = parsed.get();
-                      deposits_[row.getSeq()] = BookedDeposit{
-                          row.getSeq(),          Str(row.getRoomId()),  row.getAmountFen(),
-                          row.getChannel(),      Str(row.getCashierId()), Str(row.getTradeNo()),
-                          Str(row.getPayerCardNo()), row.getTimeUs(),   row.getReversed()};
+                      deposits_[row.getSeq()] = BookedDeposit{row.getSeq(),
+                                                              Str(row.getRoomId()),
+                                                              row.getAmountFen(),
+                                                              row.getChannel(),
+                                                              Str(row.getCashierId()),
+                                                              Str(row.getTradeNo()),
+                                                              Str(row.getPayerCardNo()),
+                                                              row.getTimeUs(),
+                                                              row.getReversed()};
                       return absl::OkStatus();
                     });
 }

@@ -35,12 +35,9 @@ absl::StatusOr<DepositTotals> Decode(absl::string_view key, absl::string_view va
   if (static_cast<uint16_t>(row.getGroup()) > static_cast<uint16_t>(DepositGroup::kTotal)) {
     return absl::DataLossError(absl::StrCat("deposit row '", key, "' has an unknown group"));
   }
-  return DepositTotals{Str(row.getDay()),
-                       static_cast<DepositGroup>(row.getGroup()),
-                       Str(row.getId()),
-                       row.getDepositCount(),
-                       row.getDepositsFen(),
-                       row.getReversalCount(),
+  return DepositTotals{Str(row.getDay()),    static_cast<DepositGroup>(row.getGroup()),
+                       Str(row.getId()),     row.getDepositCount(),
+                       row.getDepositsFen(), row.getReversalCount(),
                        row.getReversalsFen()};
 }
 
@@ -55,15 +52,19 @@ static_assert(static_cast<uint16_t>(rows::DepositGroup::TOTAL) ==
 
 absl::string_view DepositGroupName(DepositGroup group) {
   switch (group) {
-    case DepositGroup::kCashier: return "cashier";
-    case DepositGroup::kChannel: return "channel";
-    case DepositGroup::kTotal: return "total";
+    case DepositGroup::kCashier:
+      return "cashier";
+    case DepositGroup::kChannel:
+      return "channel";
+    case DepositGroup::kTotal:
+      return "total";
   }
   return "total";
 }
 
 absl::StatusOr<DepositGroup> ParseDepositGroup(absl::string_view name) {
-  for (DepositGroup group : {DepositGroup::kCashier, DepositGroup::kChannel, DepositGroup::kTotal}) {
+  for (DepositGroup group :
+       {DepositGroup::kCashier, DepositGroup::kChannel, DepositGroup::kTotal}) {
     if (DepositGroupName(group) == name) return group;
   }
   return absl::InvalidArgumentError(

@@ -31,7 +31,7 @@ absl::StatusOr<DepositGroup> ParseDepositGroup(absl::string_view name);
 struct DepositTotals {
   std::string day;  // "2026-09-21"
   DepositGroup group = DepositGroup::kTotal;
-  std::string id;   // the cashier, the channel name, "" for the total
+  std::string id;  // the cashier, the channel name, "" for the total
   uint64_t deposit_count = 0;
   int64_t deposits_fen = 0;
   uint64_t reversal_count = 0;

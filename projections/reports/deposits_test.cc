@@ -72,13 +72,13 @@ TEST(DepositsReport, SelectsDaysAndGroups) {
   ReportCampus c;
   c.WholeStory();
   c.CatchUp();
-  EXPECT_EQ(Read(c.store(), {.days = {.since = "2026-09-22", .until = "2026-09-22"},
-                             .group = kChannel}),
-            (std::vector<DepositTotals>{
-                Totals("2026-09-22", kChannel, "card-center", 1, 4000, 1, 3000),
-                Totals("2026-09-22", kChannel, "counter", 1, 2000),
-                Totals("2026-09-22", kChannel, "web", 1, 1000),
-            }));
+  EXPECT_EQ(
+      Read(c.store(), {.days = {.since = "2026-09-22", .until = "2026-09-22"}, .group = kChannel}),
+      (std::vector<DepositTotals>{
+          Totals("2026-09-22", kChannel, "card-center", 1, 4000, 1, 3000),
+          Totals("2026-09-22", kChannel, "counter", 1, 2000),
+          Totals("2026-09-22", kChannel, "web", 1, 1000),
+      }));
   EXPECT_EQ(Read(c.store(), {.days = {.since = "2026-09-23", .until = ""}, .group = kTotal}),
             (std::vector<DepositTotals>{Totals("2026-09-23", kTotal, "", 1, 500, 1, 5000)}));
   EXPECT_TRUE(Read(c.store(), {.days = {.since = "", .until = "2026-09-20"}, .group = {}}).empty());

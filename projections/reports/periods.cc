@@ -12,9 +12,12 @@ namespace wattledger::projections::reports {
 
 absl::string_view PeriodName(Period period) {
   switch (period) {
-    case Period::kMonth: return "month";
-    case Period::kQuarter: return "quarter";
-    case Period::kYear: return "year";
+    case Period::kMonth:
+      return "month";
+    case Period::kQuarter:
+      return "quarter";
+    case Period::kYear:
+      return "year";
   }
   return "month";
 }
@@ -35,9 +38,12 @@ std::string DayOf(int64_t time_us) {
 std::string PeriodOf(Period period, int64_t time_us) {
   CivilDate date = CampusDate(time_us);
   switch (period) {
-    case Period::kMonth: return absl::StrFormat("%04d-%02d", date.year, date.month);
-    case Period::kQuarter: return absl::StrFormat("%04d-Q%d", date.year, (date.month - 1) / 3 + 1);
-    case Period::kYear: return absl::StrFormat("%04d", date.year);
+    case Period::kMonth:
+      return absl::StrFormat("%04d-%02d", date.year, date.month);
+    case Period::kQuarter:
+      return absl::StrFormat("%04d-Q%d", date.year, (date.month - 1) / 3 + 1);
+    case Period::kYear:
+      return absl::StrFormat("%04d", date.year);
   }
   return "";
 }

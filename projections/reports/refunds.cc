@@ -15,9 +15,9 @@ constexpr absl::string_view kPendingPrefix = "pending/";
 constexpr absl::string_view kRefundPrefix = "refund/";
 
 RefundRow FromRow(rows::Refund::Reader row) {
-  return RefundRow{row.getSettledSeq(),       row.getRefundSeq(),    Str(row.getDay()),
-                   row.getTimeUs(),           Str(row.getRoomId()),  Str(row.getPersonId()),
-                   Str(row.getCardNo()),      row.getAmountFen(),    row.getReason(),
+  return RefundRow{row.getSettledSeq(),       row.getRefundSeq(),       Str(row.getDay()),
+                   row.getTimeUs(),           Str(row.getRoomId()),     Str(row.getPersonId()),
+                   Str(row.getCardNo()),      row.getAmountFen(),       row.getReason(),
                    row.getBalanceBeforeFen(), row.getBalanceAfterFen(), row.getLastOccupant()};
 }
 
@@ -25,9 +25,12 @@ RefundRow FromRow(rows::Refund::Reader row) {
 
 absl::string_view RefundReasonName(schema::RefundReason reason) {
   switch (reason) {
-    case schema::RefundReason::GRADUATION: return "graduation";
-    case schema::RefundReason::TRANSFER: return "transfer";
-    case schema::RefundReason::OTHER: return "other";
+    case schema::RefundReason::GRADUATION:
+      return "graduation";
+    case schema::RefundReason::TRANSFER:
+      return "transfer";
+    case schema::RefundReason::OTHER:
+      return "other";
   }
   return "other";
 }
@@ -91,13 +94,13 @@ absl::StatusOr<std::vector<RefundRow>> ReadRefunds(const ledger::EventStore& sto
                                                    const DayRange& days) {
   WL_RETURN_IF_ERROR(Validate(days));
   std::vector<RefundRow> out;
-  WL_RETURN_IF_ERROR(ScanRows(store, store.family(ledger::ProjectionFamily(kRefundsReport)),
-                              DayKeys(kRefundPrefix, days),
-                              [&](absl::string_view key, absl::string_view value) -> absl::Status {
-                                WL_ASSIGN_OR_RETURN(auto parsed, DecodeRow<rows::Refund>(key, value));
-                                out.push_back(FromRow(parsed.get()));
-                                return absl::OkStatus();
-                              }));
+  WL_RETURN_IF_ERROR(ScanRows(
+      store, store.family(ledger::ProjectionFamily(kRefundsReport)), DayKeys(kRefundPrefix, days),
+      [&](absl::string_view key, absl::string_view value) -> absl::Status {
+        WL_ASSIGN_OR_RETURN(auto parsed, DecodeRow<rows::Refund>(key, value));
+        out.push_back(FromRow(parsed.get()));
+        return absl::OkStatus();
+      }));
   return out;
 }
 

@@ -55,8 +55,7 @@ KeyRange PeriodKeys(absl::string_view prefix, Period period, const DayRange& ran
 absl::Status ScanRows(const ledger::EventStore& store, rocksdb::ColumnFamilyHandle* family,
                       const KeyRange& range, const RowVisitor& each) {
   std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), family));
-  for (it->Seek(Slice(range.from)); it->Valid() && ledger::View(it->key()) < range.to;
-       it->Next()) {
+  for (it->Seek(Slice(range.from)); it->Valid() && ledger::View(it->key()) < range.to; it->Next()) {
     WL_RETURN_IF_ERROR(each(ledger::View(it->key()), ledger::View(it->value())));
   }
   return ledger::FromRocks(it->status(), "reading a report");
@@ -69,9 +68,9 @@ absl::Status ScanPrefix(const ledger::EventStore& store, rocksdb::ColumnFamilyHa
 
 absl::StatusOr<uint64_t> AppliedThrough(const ledger::EventStore& store, const std::string& name) {
   std::string value;
-  rocksdb::Status got = store.db()->Get(rocksdb::ReadOptions(),
-                                        store.family(ledger::ProjectionFamily(name)),
-                                        Slice(kAppliedThroughKey), &value);
+  rocksdb::Status got =
+      store.db()->Get(rocksdb::ReadOptions(), store.family(ledger::ProjectionFamily(name)),
+                      Slice(kAppliedThroughKey), &value);
   if (got.IsNotFound()) return 0;
   WL_RETURN_IF_ERROR(ledger::FromRocks(got, "reading a report's applied-through seq"));
   if (value.size() != 8) return absl::DataLossError("applied-through row is not 8 bytes");

@@ -87,9 +87,7 @@ class ReportCampus {
   }
   void StopReports() { runners_.reset(); }
   // Waits until every report has applied the head.
-  void CatchUp() {
-    ASSERT_TRUE(runners_->WaitFor(head(), kWaitMax)) << runners_->status();
-  }
+  void CatchUp() { ASSERT_TRUE(runners_->WaitFor(head(), kWaitMax)) << runners_->status(); }
 
   // Every row of every report family, by family.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> DumpReports() {
@@ -183,8 +181,7 @@ class ReportCampus {
     seqs_.d6_card_center =
         Deposit("B01-102", 4000, schema::DepositChannel::CARD_CENTER, "CC-T1", "TN0002", "C3");
     seqs_.r1_reversal = Reverse(seqs_.d3_card_center, /*by_card_center=*/true);
-    seqs_.day2_readings =
-        Readings({{"B01-101", 10000}, {"B01-102", 4000}, {"B02-201", 2000}});
+    seqs_.day2_readings = Readings({{"B01-101", 10000}, {"B01-102", 4000}, {"B02-201", 2000}});
     seqs_.day2_last = head();
   }
 
@@ -229,13 +226,14 @@ class ReportCampus {
 
   // Reverses the deposit at `deposit_seq`; the status, for refusals.
   absl::StatusOr<ledger::AppendResult> TryReverse(uint64_t deposit_seq) {
-    return t_.Append(Sign(MakeBody(Key("reverse"), t_.now_us(), absl::StrCat("reversal:", deposit_seq),
-                                   [&](auto body) {
-                                     auto reversal = body.initDepositReversed();
-                                     reversal.setDepositSeq(deposit_seq);
-                                     reversal.setReason("test");
-                                   }),
-                          *operator_));
+    return t_.Append(
+        Sign(MakeBody(Key("reverse"), t_.now_us(), absl::StrCat("reversal:", deposit_seq),
+                      [&](auto body) {
+                        auto reversal = body.initDepositReversed();
+                        reversal.setDepositSeq(deposit_seq);
+                        reversal.setReason("test");
+                      }),
+             *operator_));
   }
 
  private:

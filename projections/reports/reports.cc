@@ -29,9 +29,8 @@ absl::StatusOr<std::unique_ptr<ReportRunners>> ReportRunners::Start(ledger::Ledg
   for (auto& projection : runners->projections_) {
     auto runner = ledger::CatchUpRunner::Start(ledger, projection.get(), rebuild);
     if (!runner.ok()) {
-      return absl::Status(runner.status().code(),
-                          absl::StrCat("starting ", projection->name(), ": ",
-                                       runner.status().message()));
+      return absl::Status(runner.status().code(), absl::StrCat("starting ", projection->name(),
+                                                               ": ", runner.status().message()));
     }
     runners->runners_.push_back(std::move(*runner));
   }

@@ -63,7 +63,8 @@ TEST(ReportPeriods, NameCampusDaysAndPeriods) {
   EXPECT_EQ(PeriodOf(Period::kYear, late_september), "2026");
   EXPECT_EQ(PeriodOf(Period::kQuarter, late_september + testing::kHourUs), "2026-Q4");
   EXPECT_EQ(*DayStartOf("2026-10-01"), DayStartUs(late_september + testing::kHourUs));
-  for (const char* bad : {"2026-9-30", "2026-09-31", "2026/09/30", "+026-09-30", "2026-09-3x", ""}) {
+  for (const char* bad :
+       {"2026-9-30", "2026-09-31", "2026/09/30", "+026-09-30", "2026-09-3x", ""}) {
     EXPECT_EQ(DayStartOf(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(*ParsePeriod("quarter"), Period::kQuarter);

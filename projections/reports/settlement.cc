@@ -40,7 +40,7 @@ std::string Encode(const SettlementDay& day) {
 absl::StatusOr<SettlementDay> DecodeDay(absl::string_view key, absl::string_view value) {
   WL_ASSIGN_OR_RETURN(auto parsed, DecodeRow<rows::SettlementDay>(key, value));
   auto row = parsed.get();
-  return SettlementDay{Str(row.getDay()),     row.getDepositCount(), row.getDepositsFen(),
+  return SettlementDay{Str(row.getDay()),      row.getDepositCount(), row.getDepositsFen(),
                        row.getReversalCount(), row.getReversalsFen(), row.getFirstSeq(),
                        row.getLastSeq()};
 }
@@ -66,18 +66,30 @@ absl::StatusOr<SettlementEntry> DecodeEntry(absl::string_view key, absl::string_
   if (static_cast<uint16_t>(row.getKind()) > static_cast<uint16_t>(SettlementKind::kReversal)) {
     return absl::DataLossError(absl::StrCat("settlement row '", key, "' has an unknown kind"));
   }
-  return SettlementEntry{row.getSeq(),         static_cast<SettlementKind>(row.getKind()),
-                         row.getDepositSeq(),  Str(row.getDay()),
-                         row.getTimeUs(),      Str(row.getTradeNo()),
-                         Str(row.getTerminalId()), Str(row.getRoomId()),
-                         Str(row.getPayerCardNo()), row.getAmountFen()};
+  return SettlementEntry{row.getSeq(),
+                         static_cast<SettlementKind>(row.getKind()),
+                         row.getDepositSeq(),
+                         Str(row.getDay()),
+                         row.getTimeUs(),
+                         Str(row.getTradeNo()),
+                         Str(row.getTerminalId()),
+                         Str(row.getRoomId()),
+                         Str(row.getPayerCardNo()),
+                         row.getAmountFen()};
 }
 
 SettlementEntry EntryOf(const BookedDeposit& deposit, uint64_t seq, SettlementKind kind,
                         int64_t time_us) {
-  return SettlementEntry{seq,          kind,         deposit.seq,          DayOf(time_us),
-                         time_us,      deposit.trade_no, deposit.cashier_id, deposit.room_id,
-                         deposit.payer_card_no, deposit.amount_fen};
+  return SettlementEntry{seq,
+                         kind,
+                         deposit.seq,
+                         DayOf(time_us),
+                         time_us,
+                         deposit.trade_no,
+                         deposit.cashier_id,
+                         deposit.room_id,
+                         deposit.payer_card_no,
+                         deposit.amount_fen};
 }
 
 }  // namespace

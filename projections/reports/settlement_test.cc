@@ -19,8 +19,8 @@ TEST(SettlementReport, ListsCardCenterDepositsAndReversalsPerDayWithTotals) {
   ASSERT_EQ(statements->size(), 3u);
 
   const SettlementStatement& first = (*statements)[0];
-  EXPECT_EQ(first.totals, (SettlementDay{"2026-09-21", 1, 3000, 0, 0, seqs.d3_card_center,
-                                         seqs.d3_card_center}));
+  EXPECT_EQ(first.totals,
+            (SettlementDay{"2026-09-21", 1, 3000, 0, 0, seqs.d3_card_center, seqs.d3_card_center}));
   ASSERT_EQ(first.entries.size(), 1u);
   const SettlementEntry& tn0001 = first.entries[0];
   EXPECT_EQ(tn0001.seq, seqs.d3_card_center);
@@ -34,8 +34,8 @@ TEST(SettlementReport, ListsCardCenterDepositsAndReversalsPerDayWithTotals) {
 
   // The 22nd: TN0002, and the reversal of the 21st's TN0001 under its trade number.
   const SettlementStatement& second = (*statements)[1];
-  EXPECT_EQ(second.totals, (SettlementDay{"2026-09-22", 1, 4000, 1, 3000, seqs.d6_card_center,
-                                          seqs.r1_reversal}));
+  EXPECT_EQ(second.totals,
+            (SettlementDay{"2026-09-22", 1, 4000, 1, 3000, seqs.d6_card_center, seqs.r1_reversal}));
   EXPECT_EQ(second.totals.net_fen(), 1000);
   ASSERT_EQ(second.entries.size(), 2u);
   EXPECT_EQ(second.entries[0].trade_no, "TN0002");
@@ -49,8 +49,8 @@ TEST(SettlementReport, ListsCardCenterDepositsAndReversalsPerDayWithTotals) {
 
   // The 23rd: cashier-1's reversal is not the card center's business.
   const SettlementStatement& third = (*statements)[2];
-  EXPECT_EQ(third.totals, (SettlementDay{"2026-09-23", 1, 500, 0, 0, seqs.d7_card_center,
-                                         seqs.d7_card_center}));
+  EXPECT_EQ(third.totals,
+            (SettlementDay{"2026-09-23", 1, 500, 0, 0, seqs.d7_card_center, seqs.d7_card_center}));
   ASSERT_EQ(third.entries.size(), 1u);
   EXPECT_EQ(third.entries[0].trade_no, "TN0003");
   EXPECT_EQ(third.entries[0].terminal_id, "CC-T2");

@@ -55,8 +55,9 @@ class CampusCli : public ::testing::Test {
 TEST_F(CampusCli, DepositReadingRefundExchangeAndVerify) {
   EXPECT_TRUE(absl::StrContains(RoomJson("B01-101"), "\"balanceFen\":5000")) << RoomJson("B01-101");
 
-  CommandResult deposit = Signed("cashier", {"deposit", "--room", "B01-101", "--amount-fen", "10000",
-                                             "--card", "C202600001", "--cashier", "counter-2"});
+  CommandResult deposit =
+      Signed("cashier", {"deposit", "--room", "B01-101", "--amount-fen", "10000", "--card",
+                         "C202600001", "--cashier", "counter-2"});
   ASSERT_EQ(deposit.exit_code, 0) << deposit.err;
   EXPECT_TRUE(absl::StrContains(deposit.out, "\"balanceAfter\":\"150.00\"")) << deposit.out;
   EXPECT_TRUE(absl::StrContains(deposit.out, "\"receiptNo\":\"RC")) << deposit.out;
@@ -73,13 +74,13 @@ TEST_F(CampusCli, DepositReadingRefundExchangeAndVerify) {
   EXPECT_TRUE(absl::StrContains(room, "\"energyWh\":1000")) << room;
   EXPECT_TRUE(absl::StrContains(room, "\"monthEnergyWh\":1000")) << room;
 
-  CommandResult refund = Signed("operator", {"refund", "--room", "B01-101", "--person", "S202600000",
-                                             "--reason", "graduation"});
+  CommandResult refund = Signed("operator", {"refund", "--room", "B01-101", "--person",
+                                             "S202600000", "--reason", "graduation"});
   ASSERT_EQ(refund.exit_code, 0) << refund.err;
   EXPECT_TRUE(absl::StrContains(refund.out, "\"refundSettled\"")) << refund.out;
 
-  CommandResult exchange = Signed("operator", {"exchange", "--room", "B01-101", "--to", "B01-102",
-                                               "--person", "S202600001"});
+  CommandResult exchange = Signed(
+      "operator", {"exchange", "--room", "B01-101", "--to", "B01-102", "--person", "S202600001"});
   ASSERT_EQ(exchange.exit_code, 0) << exchange.err;
   EXPECT_TRUE(absl::StrContains(exchange.out, "\"exchangeSettled\"")) << exchange.out;
   EXPECT_TRUE(absl::StrContains(RoomJson("B01-101"), "\"occupants\":[]"));
@@ -108,8 +109,10 @@ TEST_F(CampusCli, ImportIsAllOrNothingWithLineNumbers) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(bad.err, "occupants.csv:3")) << bad.err;
   EXPECT_TRUE(absl::StrContains(bad.err, "astronaut")) << bad.err;
-  EXPECT_EQ(Run({"head", "--data", data_}).out, head_before.out) << "a refused import appends nothing";
-  EXPECT_FALSE(absl::StrContains(Run({"room", "show", "--data", data_, "--room", "B01-901"}).out, "B01-901"));
+  EXPECT_EQ(Run({"head", "--data", data_}).out, head_before.out)
+      << "a refused import appends nothing";
+  EXPECT_FALSE(absl::StrContains(Run({"room", "show", "--data", data_, "--room", "B01-901"}).out,
+                                 "B01-901"));
 
   std::ofstream(occupants) << "room_id,person_id,name,identity_class,card_no\n"
                            << "B01-901,T1,Wang Wu,undergraduate,CT1\n"
@@ -122,7 +125,8 @@ TEST_F(CampusCli, ImportIsAllOrNothingWithLineNumbers) {
                        << "B01-903,B01,nine,903,4\n";
   CommandResult syntax = Signed("operator", {"import", "--rooms", rooms});
   EXPECT_EQ(syntax.exit_code, 1);
-  EXPECT_TRUE(absl::StrContains(syntax.err, "rooms.csv:2: field 3 'nine' is not a number")) << syntax.err;
+  EXPECT_TRUE(absl::StrContains(syntax.err, "rooms.csv:2: field 3 'nine' is not a number"))
+      << syntax.err;
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ class ReportCli : public ::testing::Test {
     size_t at = result.out.find("\"seq\":");
     uint64_t seq = 0;
     if (at != std::string::npos) {
-      EXPECT_TRUE(absl::SimpleAtoi(result.out.substr(at + 6, result.out.find(',', at) - at - 6), &seq));
+      EXPECT_TRUE(
+          absl::SimpleAtoi(result.out.substr(at + 6, result.out.find(',', at) - at - 6), &seq));
     }
     return seq;
   }
@@ -79,14 +80,14 @@ class ReportCli : public ::testing::Test {
 TEST_F(ReportCli, EveryReportFromTheLiveDataDirectory) {
   uint64_t before = Signed("cashier", {"deposit", "--room", "B01-101", "--amount-fen", "2000",
                                        "--card", "C9", "--cashier", "counter-9"});
-  uint64_t tn1 = Signed("card-center", {"deposit", "--room", "B01-101", "--amount-fen", "3000",
-                                        "--card", "C9", "--cashier", "CC-T9", "--channel",
-                                        "card-center", "--trade-no", "TN9001"});
-  uint64_t tn2 = Signed("card-center", {"deposit", "--room", "B01-101", "--amount-fen", "1000",
-                                        "--card", "C9", "--cashier", "CC-T9", "--channel",
-                                        "card-center", "--trade-no", "TN9002"});
-  uint64_t reversal = Signed("card-center", {"reverse", "--seq", absl::StrCat(tn1), "--reason",
-                                             "paid twice"});
+  uint64_t tn1 = Signed("card-center",
+                        {"deposit", "--room", "B01-101", "--amount-fen", "3000", "--card", "C9",
+                         "--cashier", "CC-T9", "--channel", "card-center", "--trade-no", "TN9001"});
+  uint64_t tn2 = Signed("card-center",
+                        {"deposit", "--room", "B01-101", "--amount-fen", "1000", "--card", "C9",
+                         "--cashier", "CC-T9", "--channel", "card-center", "--trade-no", "TN9002"});
+  uint64_t reversal =
+      Signed("card-center", {"reverse", "--seq", absl::StrCat(tn1), "--reason", "paid twice"});
   std::string csv = dir_.Sub("readings.csv");
   // 1 kWh read nine minutes ahead: plausible for the circuit, within the
   // clock skew a reading may have.
@@ -116,19 +117,21 @@ TEST_F(ReportCli, EveryReportFromTheLiveDataDirectory) {
   EXPECT_EQ(rows[4], absl::StrCat(day, ",total,,,,,,,,,2,4000,1,3000,1000,", tn1, ",", reversal));
 
   // Deposits by cashier: the demo's counter, ours, and the card center terminal.
-  CommandResult cashiers = ReportWith({"deposits", "--by", "cashier", "--since", day, "--until",
-                                       day},
-                                      "\"id\":\"CC-T9\"");
+  CommandResult cashiers = ReportWith(
+      {"deposits", "--by", "cashier", "--since", day, "--until", day}, "\"id\":\"CC-T9\"");
   ASSERT_EQ(cashiers.exit_code, 0) << cashiers.err;
   EXPECT_EQ(Lines(cashiers.out),
             (std::vector<std::string>{
-                absl::StrCat("{\"day\":\"", day, "\",\"by\":\"cashier\",\"id\":\"CC-T9\","
+                absl::StrCat("{\"day\":\"", day,
+                             "\",\"by\":\"cashier\",\"id\":\"CC-T9\","
                              "\"depositCount\":2,\"depositsFen\":4000,\"reversalCount\":1,"
                              "\"reversalsFen\":3000,\"netFen\":1000}"),
-                absl::StrCat("{\"day\":\"", day, "\",\"by\":\"cashier\",\"id\":\"counter-9\","
+                absl::StrCat("{\"day\":\"", day,
+                             "\",\"by\":\"cashier\",\"id\":\"counter-9\","
                              "\"depositCount\":1,\"depositsFen\":2000,\"reversalCount\":0,"
                              "\"reversalsFen\":0,\"netFen\":2000}"),
-                absl::StrCat("{\"day\":\"", day, "\",\"by\":\"cashier\",\"id\":\"demo-counter-1\","
+                absl::StrCat("{\"day\":\"", day,
+                             "\",\"by\":\"cashier\",\"id\":\"demo-counter-1\","
                              "\"depositCount\":256,\"depositsFen\":3200000,\"reversalCount\":0,"
                              "\"reversalsFen\":0,\"netFen\":3200000}")}))
       << cashiers.out;
@@ -161,13 +164,13 @@ TEST_F(ReportCli, EveryReportFromTheLiveDataDirectory) {
   ASSERT_TRUE(absl::SimpleAtoi(b01_101[6], &deductions_fen));
   EXPECT_EQ(balance_fen, 11000 - 3000 - deductions_fen);
   EXPECT_EQ(b01_101[10], "1000") << "energy";
-  CommandResult earlier = Run({"report", "balances", "--data", data_, "--seq",
-                               absl::StrCat(before - 1)});
+  CommandResult earlier =
+      Run({"report", "balances", "--data", data_, "--seq", absl::StrCat(before - 1)});
   ASSERT_EQ(earlier.exit_code, 0) << earlier.err;
-  EXPECT_TRUE(absl::StrContains(earlier.out,
-                                absl::StrCat("{\"atSeq\":", before - 1,
-                                             ",\"roomId\":\"B01-101\",\"buildingId\":\"B01\","
-                                             "\"balanceFen\":5000,")))
+  EXPECT_TRUE(
+      absl::StrContains(earlier.out, absl::StrCat("{\"atSeq\":", before - 1,
+                                                  ",\"roomId\":\"B01-101\",\"buildingId\":\"B01\","
+                                                  "\"balanceFen\":5000,")))
       << earlier.out;
 
   CommandResult refunds = Run({"report", "refunds", "--data", data_});
@@ -179,9 +182,9 @@ TEST_F(ReportCli, BadFlagsAreUsageErrorsAndAnUnbuiltReportSaysSo) {
   EXPECT_EQ(Run({"report", "deposits", "--data", data_, "--since", "2026-13-01"}).exit_code, 2);
   EXPECT_EQ(Run({"report", "deposits", "--data", data_, "--format", "xml"}).exit_code, 2);
   EXPECT_EQ(Run({"report", "consumption", "--data", data_, "--period", "week"}).exit_code, 2);
-  EXPECT_EQ(Run({"report", "balances", "--data", data_, "--seq", "1", "--until", "2026-09-01"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Run({"report", "balances", "--data", data_, "--seq", "1", "--until", "2026-09-01"}).exit_code,
+      2);
   EXPECT_EQ(Run({"report", "nonsense", "--data", data_}).exit_code, 2);
 
   std::string fresh = dir_.Sub("fresh");

@@ -82,9 +82,8 @@ TEST_F(WattctlFlow, RegisterKeysOverRpcThenAuditTheExportOffline) {
   EXPECT_TRUE(absl::StrContains(retried.out, "\"seq\":3")) << retried.out;
   EXPECT_TRUE(absl::StrContains(retried.out, "\"duplicate\":true"));
 
-  CommandResult refused =
-      Wattctl({"key", "register", "--server", server_, "--key", op, "--public-key",
-               dir_.Sub("op.pub"), "--role", "admin"});
+  CommandResult refused = Wattctl({"key", "register", "--server", server_, "--key", op,
+                                   "--public-key", dir_.Sub("op.pub"), "--role", "admin"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(refused.err, "PERMISSION_DENIED")) << refused.err;
 
@@ -106,17 +105,16 @@ TEST_F(WattctlFlow, RegisterKeysOverRpcThenAuditTheExportOffline) {
   CommandResult exported = Wattctl({"export", "--data", data_, "--out", export_file});
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   std::string ledger_pub = data_ + "/keys/ledger.pub";
-  CommandResult verified =
-      Wattctl({"verify", "--file", export_file, "--ledger-key", ledger_pub});
+  CommandResult verified = Wattctl({"verify", "--file", export_file, "--ledger-key", ledger_pub});
   ASSERT_EQ(verified.exit_code, 0) << verified.err;
   EXPECT_TRUE(absl::StrContains(verified.out, "\"events\":3")) << verified.out;
   EXPECT_TRUE(absl::StrContains(verified.out, "\"lastCheckpointSeq\":3"))
       << "a clean stop signs the head: " << verified.out;
 
-  CommandResult decoded = RunCommand(
-      {"/bin/sh", "-c",
-       absl::StrCat("capnp decode ", WL_SOURCE_DIR, "/ledger/schema/event.capnp Envelope < ",
-                    export_file)});
+  CommandResult decoded =
+      RunCommand({"/bin/sh", "-c",
+                  absl::StrCat("capnp decode ", WL_SOURCE_DIR,
+                               "/ledger/schema/event.capnp Envelope < ", export_file)});
   EXPECT_EQ(decoded.exit_code, 0) << decoded.err;
   EXPECT_TRUE(absl::StrContains(decoded.out, "seq = 3")) << decoded.out;
 

@@ -103,8 +103,7 @@ absl::StatusOr<std::string> WithDepositAmount(absl::string_view envelope_bytes,
   capnp::MallocMessageBuilder body_message;
   body_message.setRoot(body->get());
   body_message.getRoot<schema::EventBody>().getDepositMade().setAmountFen(amount_fen);
-  std::string forged_body =
-      ledger::Canonical(body_message.getRoot<schema::EventBody>().asReader());
+  std::string forged_body = ledger::Canonical(body_message.getRoot<schema::EventBody>().asReader());
   capnp::MallocMessageBuilder envelope_message;
   envelope_message.setRoot(envelope->get());
   envelope_message.getRoot<schema::Envelope>().setBody(ledger::AsData(forged_body));
@@ -145,8 +144,8 @@ absl::StatusOr<std::string> RawStore::Get(absl::string_view family, absl::string
   auto handle = Family(family);
   if (!handle.ok()) return handle.status();
   std::string value;
-  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), *handle,
-                                 rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status got =
+      db_->Get(rocksdb::ReadOptions(), *handle, rocksdb::Slice(key.data(), key.size()), &value);
   if (!got.ok()) return ledger::FromRocks(got, "raw get");
   return value;
 }
@@ -167,12 +166,14 @@ absl::Status RawStore::Delete(absl::string_view family, absl::string_view key) {
   if (!handle.ok()) return handle.status();
   rocksdb::WriteOptions options;
   options.sync = true;
-  return ledger::FromRocks(
-      db_->Delete(options, *handle, rocksdb::Slice(key.data(), key.size())), "raw delete");
+  return ledger::FromRocks(db_->Delete(options, *handle, rocksdb::Slice(key.data(), key.size())),
+                           "raw delete");
 }
 
 TestLedger::TestLedger(ledger::LedgerOptions options)
-    : ledger_key_(TestKey(1)), admin_(TestKey(2)), cashier_(TestKey(3)),
+    : ledger_key_(TestKey(1)),
+      admin_(TestKey(2)),
+      cashier_(TestKey(3)),
       base_options_(std::move(options)) {
   data_dir_ = dir_.Sub("ledger");
   auto opts = this->options();
@@ -186,9 +187,8 @@ TestLedger::TestLedger(ledger::LedgerOptions options)
     ADD_FAILURE() << opened;
     return;
   }
-  auto registered = Append(Sign(RegisterKeyBody("register-cashier", now_us(),
-                                                cashier_.public_key(), Role::CASHIER),
-                                admin_));
+  auto registered = Append(Sign(
+      RegisterKeyBody("register-cashier", now_us(), cashier_.public_key(), Role::CASHIER), admin_));
   if (!registered.ok()) ADD_FAILURE() << registered.status();
 }
 
@@ -218,16 +218,16 @@ absl::StatusOr<ledger::AppendResult> TestLedger::Append(ledger::SignedRequest re
 
 absl::StatusOr<ledger::AppendResult> TestLedger::Deposit(const std::string& room,
                                                          int64_t amount_fen) {
-  return Append(Sign(DepositBody(absl::StrCat("deposit-", next_idempotency_++), now_us(), room,
-                                 amount_fen),
-                     cashier_));
+  return Append(
+      Sign(DepositBody(absl::StrCat("deposit-", next_idempotency_++), now_us(), room, amount_fen),
+           cashier_));
 }
 
 absl::StatusOr<ledger::SigningKey> TestLedger::RegisterKey(Role role) {
   ledger::SigningKey key = TestKey(static_cast<uint8_t>(next_key_tag_++));
-  auto result = Append(Sign(RegisterKeyBody(absl::StrCat("register-", next_key_tag_), now_us(),
-                                            key.public_key(), role),
-                            admin_));
+  auto result = Append(Sign(
+      RegisterKeyBody(absl::StrCat("register-", next_key_tag_), now_us(), key.public_key(), role),
+      admin_));
   if (!result.ok()) return result.status();
   return key;
 }

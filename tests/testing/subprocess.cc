@@ -77,8 +77,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, absl::Duration ti
   while (pid > 0 && (out_open || err_open) && absl::Now() < deadline) {
     pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
     if (::poll(fds, 2, 100) <= 0) continue;
-    if (out_open && (fds[0].revents & (POLLIN | POLLHUP))) out_open = Drain(out_pipe[0], result.out);
-    if (err_open && (fds[1].revents & (POLLIN | POLLHUP))) err_open = Drain(err_pipe[0], result.err);
+    if (out_open && (fds[0].revents & (POLLIN | POLLHUP)))
+      out_open = Drain(out_pipe[0], result.out);
+    if (err_open && (fds[1].revents & (POLLIN | POLLHUP)))
+      err_open = Drain(err_pipe[0], result.err);
   }
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);

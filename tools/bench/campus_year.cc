@@ -43,7 +43,8 @@ using Steady = std::chrono::steady_clock;
 
 constexpr int kMetersPerGateway = 128;
 // 2026-09-01 00:00 campus time.
-constexpr int64_t kStartUs = 1'788'192'000'000'000 - projections::kCampusUtcOffsetSeconds * 1'000'000;
+constexpr int64_t kStartUs =
+    1'788'192'000'000'000 - projections::kCampusUtcOffsetSeconds * 1'000'000;
 
 std::string Address(int room) { return absl::StrFormat("%012d", 100000 + room); }
 std::string RoomId(int room) { return absl::StrFormat("R%05d", room); }
@@ -131,13 +132,16 @@ int Generate() {
   Pipeline pipeline(*ledger, 1024);
   auto now = [&clock]() { return clock.NowMicros(); };
 
-  for (const auto& [key, role] : std::vector<std::pair<const SigningKey*, schema::Role>>{
-           {&op, schema::Role::OPERATOR}, {&cashier, schema::Role::CASHIER}, {&ingest, schema::Role::INGEST}}) {
-    pipeline.Submit(Request(admin, "keys", absl::StrCat("key-", static_cast<int>(role)), now(), [&](auto body) {
-      auto out = body.initKeyRegistered();
-      out.setPublicKey(ledger::AsData(absl::MakeConstSpan(key->public_key())));
-      out.setRole(role);
-    }));
+  for (const auto& [key, role] :
+       std::vector<std::pair<const SigningKey*, schema::Role>>{{&op, schema::Role::OPERATOR},
+                                                               {&cashier, schema::Role::CASHIER},
+                                                               {&ingest, schema::Role::INGEST}}) {
+    pipeline.Submit(
+        Request(admin, "keys", absl::StrCat("key-", static_cast<int>(role)), now(), [&](auto body) {
+          auto out = body.initKeyRegistered();
+          out.setPublicKey(ledger::AsData(absl::MakeConstSpan(key->public_key())));
+          out.setRole(role);
+        }));
     pipeline.Drain();
   }
   pipeline.Submit(Request(op, "tariff", "tariff", now(), [&](auto body) {
@@ -195,7 +199,8 @@ int Generate() {
   std::vector<int64_t> registers(rooms, 0);
   const int64_t sweep_us = int64_t{absl::GetFlag(FLAGS_sweep_minutes)} * 60'000'000;
   const int sweeps_per_day = static_cast<int>(projections::kMicrosPerDay / sweep_us);
-  const int deposits_per_sweep = std::max(1, absl::GetFlag(FLAGS_deposits_per_day) / sweeps_per_day);
+  const int deposits_per_sweep =
+      std::max(1, absl::GetFlag(FLAGS_deposits_per_day) / sweeps_per_day);
   uint64_t events = 0;
   uint64_t readings = 0;
   Steady::time_point begin = Steady::now();
@@ -206,42 +211,46 @@ int Generate() {
       for (int g = 0; g < gateways; ++g) {
         int first = g * kMetersPerGateway;
         int count = std::min(kMetersPerGateway, rooms - first);
-        pipeline.Submit(Request(ingest, absl::StrCat("gateway:G", g), absl::StrCat("sweep-", day, "-", sweep, "-", g),
-                                now(), [&](auto body) {
-          auto batch = body.initReadingsBatch();
-          batch.setGatewayId(absl::StrCat("G", g));
-          batch.setSweepStartedUs(now());
-          auto list = batch.initReadings(count);
-          for (int i = 0; i < count; ++i) {
-            int r = first + i;
-            registers[r] = (registers[r] + static_cast<int64_t>(random() % 300)) % projections::kRegisterModulusWh;
-            list[i].setMeterAddress(Address(r));
-            list[i].setCircuit(1);
-            list[i].setReadAtUs(now());
-            list[i].setTotalWh(registers[r]);
-          }
-        }));
+        pipeline.Submit(
+            Request(ingest, absl::StrCat("gateway:G", g),
+                    absl::StrCat("sweep-", day, "-", sweep, "-", g), now(), [&](auto body) {
+                      auto batch = body.initReadingsBatch();
+                      batch.setGatewayId(absl::StrCat("G", g));
+                      batch.setSweepStartedUs(now());
+                      auto list = batch.initReadings(count);
+                      for (int i = 0; i < count; ++i) {
+                        int r = first + i;
+                        registers[r] = (registers[r] + static_cast<int64_t>(random() % 300)) %
+                                       projections::kRegisterModulusWh;
+                        list[i].setMeterAddress(Address(r));
+                        list[i].setCircuit(1);
+                        list[i].setReadAtUs(now());
+                        list[i].setTotalWh(registers[r]);
+                      }
+                    }));
         ++events;
         readings += static_cast<uint64_t>(count);
       }
       for (int d = 0; d < deposits_per_sweep; ++d) {
         int r = static_cast<int>(random() % static_cast<uint64_t>(rooms));
-        pipeline.Submit(Request(cashier, "room:" + RoomId(r), absl::StrCat("dep-", day, "-", sweep, "-", d), now(),
-                                [&](auto body) {
-          auto deposit = body.initDepositMade();
-          deposit.setRoomId(RoomId(r));
-          deposit.setAmountFen(5000 + static_cast<int64_t>(random() % 10) * 1000);
-          deposit.setChannel(schema::DepositChannel::COUNTER);
-          deposit.setPayerCardNo(absl::StrCat("C", r * 4));
-          deposit.setCashierId("counter");
-        }));
+        pipeline.Submit(
+            Request(cashier, "room:" + RoomId(r), absl::StrCat("dep-", day, "-", sweep, "-", d),
+                    now(), [&](auto body) {
+                      auto deposit = body.initDepositMade();
+                      deposit.setRoomId(RoomId(r));
+                      deposit.setAmountFen(5000 + static_cast<int64_t>(random() % 10) * 1000);
+                      deposit.setChannel(schema::DepositChannel::COUNTER);
+                      deposit.setPayerCardNo(absl::StrCat("C", r * 4));
+                      deposit.setCashierId("counter");
+                    }));
         ++events;
       }
     }
     pipeline.Drain();
     int64_t day_end = kStartUs + int64_t{day + 1} * projections::kMicrosPerDay;
     for (schema::PeriodKind kind : {schema::PeriodKind::DAY, schema::PeriodKind::MONTH}) {
-      if (kind == schema::PeriodKind::MONTH && projections::MonthStartUs(day_end) != day_end) continue;
+      if (kind == schema::PeriodKind::MONTH && projections::MonthStartUs(day_end) != day_end)
+        continue;
       capnp::MallocMessageBuilder message;
       auto body = message.initRoot<schema::EventBody>();
       body.setIdempotencyKey(absl::StrCat("period-", static_cast<int>(kind), "-", day_end));
@@ -250,7 +259,8 @@ int Generate() {
       body.initPeriodClosed().setPeriodEndUs(day_end);
       body.getPeriodClosed().setKind(kind);
       auto ticked = ledger->SubmitAsLedger(ledger::Canonical(body.asReader())).get();
-      if (!ticked.ok()) std::fprintf(stderr, "tick: %s\n", std::string(ticked.status().ToString()).c_str());
+      if (!ticked.ok())
+        std::fprintf(stderr, "tick: %s\n", std::string(ticked.status().ToString()).c_str());
     }
     if (day % 10 == 9) {
       std::fprintf(stderr, "day %d: head %llu, %.0f s\n", day + 1,
@@ -260,11 +270,12 @@ int Generate() {
   }
   pipeline.Drain();
   double seconds = std::chrono::duration<double>(Steady::now() - begin).count();
-  std::printf("{\"generated\":true,\"rooms\":%d,\"days\":%d,\"events\":%llu,\"readings\":%llu,"
-              "\"head\":%llu,\"seconds\":%.1f,\"failures\":%d}\n",
-              rooms, absl::GetFlag(FLAGS_days), static_cast<unsigned long long>(events),
-              static_cast<unsigned long long>(readings),
-              static_cast<unsigned long long>(ledger->head().seq), seconds, pipeline.failures());
+  std::printf(
+      "{\"generated\":true,\"rooms\":%d,\"days\":%d,\"events\":%llu,\"readings\":%llu,"
+      "\"head\":%llu,\"seconds\":%.1f,\"failures\":%d}\n",
+      rooms, absl::GetFlag(FLAGS_days), static_cast<unsigned long long>(events),
+      static_cast<unsigned long long>(readings),
+      static_cast<unsigned long long>(ledger->head().seq), seconds, pipeline.failures());
   return pipeline.failures() == 0 ? 0 : 1;
 }
 
@@ -298,11 +309,12 @@ int ReplayYear() {
   getrusage(RUSAGE_SELF, &usage);
   int64_t balance = 0;
   for (const auto& room : campus.Rooms()) balance += room.balance_fen;
-  std::printf("{\"replayed\":true,\"events\":%llu,\"seconds\":%.2f,\"events_per_s\":%.0f,"
-              "\"rooms\":%zu,\"total_balance_fen\":%lld,\"peak_rss_mib\":%.0f}\n",
-              static_cast<unsigned long long>(replayed->events), seconds,
-              static_cast<double>(replayed->events) / seconds, campus.Rooms().size(),
-              static_cast<long long>(balance), static_cast<double>(usage.ru_maxrss) / 1024.0);
+  std::printf(
+      "{\"replayed\":true,\"events\":%llu,\"seconds\":%.2f,\"events_per_s\":%.0f,"
+      "\"rooms\":%zu,\"total_balance_fen\":%lld,\"peak_rss_mib\":%.0f}\n",
+      static_cast<unsigned long long>(replayed->events), seconds,
+      static_cast<double>(replayed->events) / seconds, campus.Rooms().size(),
+      static_cast<long long>(balance), static_cast<double>(usage.ru_maxrss) / 1024.0);
   return 0;
 }
 

@@ -60,7 +60,8 @@ int64_t NowUs() {
 
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
-  size_t index = std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
+  size_t index =
+      std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size())));
   return sorted[index];
 }
 
@@ -147,7 +148,8 @@ int Run() {
     uint64_t sent = 0;
     std::vector<size_t> next(submitters, 0);
     while (sent < events) {
-      Clock::time_point due = begin + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(sent));
+      Clock::time_point due =
+          begin + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(sent));
       std::this_thread::sleep_until(due);
       int s = static_cast<int>(sent % static_cast<uint64_t>(submitters));
       Clock::time_point start = Clock::now();

@@ -35,14 +35,17 @@ int Init() {
   }
   std::error_code error;
   std::filesystem::create_directories(data + "/keys", error);
-  if (error) return Fail(absl::UnavailableError(absl::StrCat("cannot create ", data, "/keys: ", error.message())));
+  if (error)
+    return Fail(
+        absl::UnavailableError(absl::StrCat("cannot create ", data, "/keys: ", error.message())));
   std::filesystem::permissions(data + "/keys", std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, error);
   auto passphrase = tools::ReadPassphrase(absl::GetFlag(FLAGS_passphrase_file));
   if (!passphrase.ok()) return Fail(passphrase.status());
   auto ledger_key = ledger::SigningKey::Generate();
   auto admin_key = ledger::SigningKey::Generate();
-  if (!ledger_key.ok() || !admin_key.ok()) return Fail(absl::InternalError("key generation failed"));
+  if (!ledger_key.ok() || !admin_key.ok())
+    return Fail(absl::InternalError("key generation failed"));
   std::string ledger_path = data + "/keys/ledger.pem";
   std::string admin_path = data + "/keys/admin.pem";
   absl::Status written = tools::WriteKeyPair(*ledger_key, ledger_path, *passphrase);
@@ -60,8 +63,9 @@ int Init() {
       "  ledger key:  %s (public %s)\n"
       "  first admin: %s (key id %s)\n"
       "Move the admin key off this machine; auditors need only the ledger public key.\n",
-      data.c_str(), ledger_path.c_str(), ToHex(absl::MakeConstSpan(ledger_key->public_key())).c_str(),
-      admin_path.c_str(), ToHex(absl::MakeConstSpan(admin_key->key_id())).c_str());
+      data.c_str(), ledger_path.c_str(),
+      ToHex(absl::MakeConstSpan(ledger_key->public_key())).c_str(), admin_path.c_str(),
+      ToHex(absl::MakeConstSpan(admin_key->key_id())).c_str());
   return 0;
 }
 
@@ -115,8 +119,11 @@ int KeyList() {
     absl::Status loaded = registry.Load(**store);
     if (!loaded.ok()) return Fail(loaded);
     for (const auto& [id, entry] : registry.List()) {
-      keys.push_back({.key_id = id, .public_key = entry.key->raw(), .role = entry.role,
-                      .holder = entry.holder, .revoked = entry.revoked,
+      keys.push_back({.key_id = id,
+                      .public_key = entry.key->raw(),
+                      .role = entry.role,
+                      .holder = entry.holder,
+                      .revoked = entry.revoked,
                       .registered_seq = entry.registered_seq});
     }
   } else {
@@ -127,13 +134,13 @@ int KeyList() {
     keys = std::move(*listed);
   }
   for (const auto& key : keys) {
-    std::printf("{\"keyId\":\"%s\",\"publicKey\":\"%s\",\"role\":\"%s\",\"holder\":%s,\"revoked\":%s,"
-                "\"registeredSeq\":%llu}\n",
-                ToHex(absl::MakeConstSpan(key.key_id)).c_str(),
-                ToHex(absl::MakeConstSpan(key.public_key)).c_str(),
-                std::string(ledger::RoleName(key.role)).c_str(),
-                ledger::JsonEscape(key.holder).c_str(), key.revoked ? "true" : "false",
-                static_cast<unsigned long long>(key.registered_seq));
+    std::printf(
+        "{\"keyId\":\"%s\",\"publicKey\":\"%s\",\"role\":\"%s\",\"holder\":%s,\"revoked\":%s,"
+        "\"registeredSeq\":%llu}\n",
+        ToHex(absl::MakeConstSpan(key.key_id)).c_str(),
+        ToHex(absl::MakeConstSpan(key.public_key)).c_str(),
+        std::string(ledger::RoleName(key.role)).c_str(), ledger::JsonEscape(key.holder).c_str(),
+        key.revoked ? "true" : "false", static_cast<unsigned long long>(key.registered_seq));
   }
   return 0;
 }
@@ -153,7 +160,8 @@ int Log() {
   if (!source.ok()) return Fail(source.status());
   auto print = [](const std::vector<std::string>& page) -> absl::Status {
     for (const std::string& bytes : page) {
-      WL_ASSIGN_OR_RETURN(auto envelope, ledger::ParsedEnvelope::Parse(bytes, ledger::kEnvelopeBytesMax));
+      WL_ASSIGN_OR_RETURN(auto envelope,
+                          ledger::ParsedEnvelope::Parse(bytes, ledger::kEnvelopeBytesMax));
       std::string line = ledger::EnvelopeToJson(envelope.get());
       std::fwrite(line.data(), 1, line.size(), stdout);
       std::fputc('\n', stdout);
@@ -180,7 +188,8 @@ int ReportVerified(const absl::StatusOr<ledger::VerifySummary>& summary) {
     return 1;
   }
   std::printf(
-      "{\"verified\":true,\"events\":%llu,\"checkpoints\":%llu,\"headSeq\":%llu,\"headHash\":\"%s\","
+      "{\"verified\":true,\"events\":%llu,\"checkpoints\":%llu,\"headSeq\":%llu,\"headHash\":\"%"
+      "s\","
       "\"lastCheckpointSeq\":%llu,\"ledgerKey\":\"%s\"}\n",
       static_cast<unsigned long long>(summary->events),
       static_cast<unsigned long long>(summary->checkpoints),
@@ -214,7 +223,8 @@ absl::StatusOr<ledger::VerifySummary> VerifyFiles(const std::vector<std::string>
       if (!message.ok()) {
         WL_RETURN_IF_ERROR(verifier.AddEnvelopes(page));
         WL_RETURN_IF_ERROR(verifier.CheckPendingSignatures());
-        return absl::DataLossError(absl::StrCat("seq ", seq + page.size(), ": ", message.status().message()));
+        return absl::DataLossError(
+            absl::StrCat("seq ", seq + page.size(), ": ", message.status().message()));
       }
       if (!message->has_value()) break;
       page.push_back(std::move(**message));
@@ -260,7 +270,8 @@ int Verify() {
     if (!added.ok()) return ReportVerified(added);
   }
   absl::Status fed = (*source)->ForEachEvent(
-      1, UINT64_MAX, [&](const std::vector<std::string>& page) { return verifier.AddEnvelopes(page); });
+      1, UINT64_MAX,
+      [&](const std::vector<std::string>& page) { return verifier.AddEnvelopes(page); });
   if (!fed.ok()) return ReportVerified(fed);
   return ReportVerified(verifier.Finish());
 }
@@ -274,11 +285,12 @@ int Export() {
   auto events = ledger::MessageStreamWriter::Create(out);
   if (!events.ok()) return Fail(events.status());
   uint64_t count = 0;
-  absl::Status status = (*source)->ForEachEvent(from, UINT64_MAX, [&](const std::vector<std::string>& page) {
-    for (const auto& envelope : page) WL_RETURN_IF_ERROR((*events)->Append(envelope));
-    count += page.size();
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      (*source)->ForEachEvent(from, UINT64_MAX, [&](const std::vector<std::string>& page) {
+        for (const auto& envelope : page) WL_RETURN_IF_ERROR((*events)->Append(envelope));
+        count += page.size();
+        return absl::OkStatus();
+      });
   if (status.ok()) status = (*events)->Close();
   if (!status.ok()) return Fail(status);
   auto checkpoints = (*source)->Checkpoints(from);

@@ -34,8 +34,8 @@ int Refund();
 int Exchange();
 int Readings();
 int RoomShow();
-int Import();      // import_command.cc
-int SeedDemo();    // seed_demo.cc
+int Import();    // import_command.cc
+int SeedDemo();  // seed_demo.cc
 // report_command.cc: `which` is consumption, deposits, refunds, settlement or balances.
 int Report(const std::string& which);
 

@@ -33,7 +33,8 @@ absl::StatusOr<int64_t> ParseScaled(absl::string_view text, int decimals) {
   }
   std::string fraction = parts.size() == 2 ? parts[1] : "";
   if (static_cast<int>(fraction.size()) > decimals) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' has more than ", decimals, " decimals"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' has more than ", decimals, " decimals"));
   }
   fraction.append(static_cast<size_t>(decimals) - fraction.size(), '0');
   int64_t value = 0;
@@ -44,7 +45,8 @@ absl::StatusOr<int64_t> ParseScaled(absl::string_view text, int decimals) {
 }
 
 std::string Fen(int64_t fen) {
-  return absl::StrCat(fen < 0 ? "-" : "", std::abs(fen) / 100, ".", absl::StrFormat("%02d", std::abs(fen) % 100));
+  return absl::StrCat(fen < 0 ? "-" : "", std::abs(fen) / 100, ".",
+                      absl::StrFormat("%02d", std::abs(fen) % 100));
 }
 
 // Prints the event the ledger derived right after ours (a settlement).
@@ -60,7 +62,8 @@ AfterSubmit PrintDerived() {
 absl::StatusOr<std::unique_ptr<projections::Campus>> LoadCampus() {
   std::string data = absl::GetFlag(FLAGS_data);
   if (data.empty()) data = "data";
-  WL_ASSIGN_OR_RETURN(auto store, ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
+  WL_ASSIGN_OR_RETURN(auto store,
+                      ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
   WL_RETURN_IF_ERROR(store->Refresh());
   auto campus = std::make_unique<projections::Campus>();
   WL_RETURN_IF_ERROR(campus->Load(*store));
@@ -70,10 +73,10 @@ absl::StatusOr<std::unique_ptr<projections::Campus>> LoadCampus() {
 std::string RoomJson(const projections::Room& room) {
   std::vector<std::string> occupants;
   for (const auto& occupant : room.occupants) {
-    occupants.push_back(absl::StrCat("{\"personId\":", Json(occupant.person_id), ",\"name\":",
-                                     Json(occupant.name), ",\"identityClass\":",
-                                     Json(occupant.identity_class), ",\"cardNo\":",
-                                     Json(occupant.card_no), "}"));
+    occupants.push_back(absl::StrCat("{\"personId\":", Json(occupant.person_id),
+                                     ",\"name\":", Json(occupant.name),
+                                     ",\"identityClass\":", Json(occupant.identity_class),
+                                     ",\"cardNo\":", Json(occupant.card_no), "}"));
   }
   return absl::StrCat(
       "{\"roomId\":", Json(room.room_id), ",\"buildingId\":", Json(room.building_id),
@@ -109,7 +112,8 @@ int GatewayAdd() {
     gateway.setAddress(absl::GetFlag(FLAGS_address));
     gateway.setLocation(absl::GetFlag(FLAGS_location));
     std::string mode = absl::GetFlag(FLAGS_mode);
-    if (mode != "server" && mode != "client") return absl::InvalidArgumentError("--mode is server or client");
+    if (mode != "server" && mode != "client")
+      return absl::InvalidArgumentError("--mode is server or client");
     gateway.setMode(mode == "server" ? schema::GatewayMode::SERVER : schema::GatewayMode::CLIENT);
     return absl::OkStatus();
   });
@@ -197,12 +201,15 @@ int TariffSet() {
       }
       tariff.setEffectiveFromUs(absl::ToUnixMicros(time));
     }
-    std::vector<std::string> tiers = absl::StrSplit(absl::GetFlag(FLAGS_tiers), ',', absl::SkipEmpty());
-    if (tiers.empty()) return absl::InvalidArgumentError("--tiers upto_kwh:price_cny,...,0:price_cny");
+    std::vector<std::string> tiers =
+        absl::StrSplit(absl::GetFlag(FLAGS_tiers), ',', absl::SkipEmpty());
+    if (tiers.empty())
+      return absl::InvalidArgumentError("--tiers upto_kwh:price_cny,...,0:price_cny");
     auto list = tariff.initTiers(static_cast<unsigned>(tiers.size()));
     for (size_t i = 0; i < tiers.size(); ++i) {
       std::vector<std::string> parts = absl::StrSplit(tiers[i], ':');
-      if (parts.size() != 2) return absl::InvalidArgumentError(absl::StrCat("tier '", tiers[i], "' is not upto:price"));
+      if (parts.size() != 2)
+        return absl::InvalidArgumentError(absl::StrCat("tier '", tiers[i], "' is not upto:price"));
       WL_ASSIGN_OR_RETURN(int64_t upto_wh, ParseScaled(parts[0], 3));
       WL_ASSIGN_OR_RETURN(int64_t price, ParseScaled(parts[1], 4));
       list[i].setUptoWh(upto_wh);
@@ -252,7 +259,8 @@ int Deposit() {
         if (!receipt.ok()) return;
         auto r = receipt->get();
         std::printf(
-            "{\"receipt\":{\"receiptNo\":%s,\"roomId\":%s,\"amount\":\"%s\",\"balanceAfter\":\"%s\","
+            "{\"receipt\":{\"receiptNo\":%s,\"roomId\":%s,\"amount\":\"%s\",\"balanceAfter\":\"%"
+            "s\","
             "\"time\":\"%s\",\"seq\":%llu,\"chainHash\":\"%s\"}}\n",
             Json(r.getReceiptNo().cStr()).c_str(), Json(r.getRoomId().cStr()).c_str(),
             Fen(r.getAmountFen()).c_str(), Fen(r.getBalanceAfterFen()).c_str(),
@@ -336,9 +344,11 @@ int Readings() {
           uint32_t circuit = 0;
           int64_t total = 0;
           int64_t read_at = body.getIssuedAtUs();
-          if (row.size() < 3 || !absl::SimpleAtoi(row[1], &circuit) || !absl::SimpleAtoi(row[2], &total) ||
+          if (row.size() < 3 || !absl::SimpleAtoi(row[1], &circuit) ||
+              !absl::SimpleAtoi(row[2], &total) ||
               (row.size() > 3 && !absl::SimpleAtoi(row[3], &read_at))) {
-            return absl::InvalidArgumentError(absl::StrCat("readings row ", i + 1, " is not address,circuit,total_wh[,read_at_us]"));
+            return absl::InvalidArgumentError(absl::StrCat(
+                "readings row ", i + 1, " is not address,circuit,total_wh[,read_at_us]"));
           }
           list[i].setMeterAddress(std::string(absl::StripAsciiWhitespace(row[0])));
           list[i].setCircuit(static_cast<uint8_t>(circuit));

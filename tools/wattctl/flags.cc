@@ -20,9 +20,11 @@ ABSL_FLAG(std::vector<std::string>, file, {}, "verify: export file(s), in order"
 ABSL_FLAG(std::string, ledger_key, "", "verify: the trusted ledger public key (hex or .pub)");
 ABSL_FLAG(std::string, id, "", "building/gateway/room add: its id");
 ABSL_FLAG(std::string, name, "", "building add, occupant assign: the name");
-ABSL_FLAG(std::string, address, "", "gateway add: host:port; meter install: 12-digit meter address");
+ABSL_FLAG(std::string, address, "",
+          "gateway add: host:port; meter install: 12-digit meter address");
 ABSL_FLAG(std::string, location, "", "gateway add: where it hangs");
-ABSL_FLAG(std::string, mode, "server", "gateway add: server (wattd connects) or client (it connects)");
+ABSL_FLAG(std::string, mode, "server",
+          "gateway add: server (wattd connects) or client (it connects)");
 ABSL_FLAG(std::string, building, "", "room add: the building id");
 ABSL_FLAG(int32_t, floor, 0, "room add: floor");
 ABSL_FLAG(std::string, number, "", "room add: the door number");
@@ -61,6 +63,7 @@ ABSL_FLAG(std::string, gateways, "", "import: gateways CSV");
 ABSL_FLAG(std::string, format, "json", "report: json or csv");
 ABSL_FLAG(std::string, since, "", "report: from this campus date (YYYY-MM-DD)");
 ABSL_FLAG(std::string, until, "", "report: to this campus date (YYYY-MM-DD), inclusive");
-ABSL_FLAG(std::string, by, "",
-          "report consumption: room (default) or building; report deposits: cashier, channel or total");
+ABSL_FLAG(
+    std::string, by, "",
+    "report consumption: room (default) or building; report deposits: cashier, channel or total");
 ABSL_FLAG(std::string, period, "month", "report consumption: month, quarter or year");

@@ -10,7 +10,7 @@
 //   gateways.csv   gateway_id,address,location,mode(server|client)
 //   rooms.csv      room_id,building_id,floor,number,capacity[,tariff_class]
 //   occupants.csv  room_id,person_id,name,identity_class,card_no
-//   meters.csv     meter_address,gateway_id,room_id,circuit,initial_wh,rated_current_ma[,voltage_dv]
+//   meters.csv meter_address,gateway_id,room_id,circuit,initial_wh,rated_current_ma[,voltage_dv]
 #include <fstream>
 
 #include "absl/strings/ascii.h"
@@ -61,7 +61,8 @@ CsvFile ReadCsv(const std::string& path, size_t min_fields, size_t max_fields,
 }
 
 template <typename T>
-bool Number(const CsvFile& csv, size_t row, size_t field, T& out, std::vector<std::string>& errors) {
+bool Number(const CsvFile& csv, size_t row, size_t field, T& out,
+            std::vector<std::string>& errors) {
   if (absl::SimpleAtoi(csv.rows[row][field], &out)) return true;
   errors.push_back(absl::StrCat(csv.path, ":", csv.lines[row], ": field ", field + 1, " '",
                                 csv.rows[row][field], "' is not a number"));
@@ -69,7 +70,8 @@ bool Number(const CsvFile& csv, size_t row, size_t field, T& out, std::vector<st
 }
 
 // "rooms row 7: ..." from the ledger -> "rooms.csv:8: ...".
-std::string MapRowError(absl::string_view message, const std::map<std::string, const CsvFile*>& files) {
+std::string MapRowError(absl::string_view message,
+                        const std::map<std::string, const CsvFile*>& files) {
   for (const auto& [name, file] : files) {
     std::string prefix = absl::StrCat(name, " row ");
     size_t at = message.find(prefix);
@@ -77,8 +79,8 @@ std::string MapRowError(absl::string_view message, const std::map<std::string, c
     size_t row = 0;
     absl::string_view rest = message.substr(at + prefix.size());
     size_t colon = rest.find(':');
-    if (colon == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, colon), &row) || row == 0 ||
-        row > file->lines.size()) {
+    if (colon == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, colon), &row) ||
+        row == 0 || row > file->lines.size()) {
       break;
     }
     return absl::StrCat(file->path, ":", file->lines[row - 1], rest.substr(colon));
@@ -114,7 +116,8 @@ int Import() {
     if (row.size() > 2) gateway_list[i].setLocation(row[2]);
     bool client = row.size() > 3 && row[3] == "client";
     if (row.size() > 3 && row[3] != "client" && row[3] != "server") {
-      errors.push_back(absl::StrCat(gateways.path, ":", gateways.lines[i], ": mode is server or client"));
+      errors.push_back(
+          absl::StrCat(gateways.path, ":", gateways.lines[i], ": mode is server or client"));
     }
     gateway_list[i].setMode(client ? schema::GatewayMode::CLIENT : schema::GatewayMode::SERVER);
   }
@@ -165,9 +168,11 @@ int Import() {
     std::fprintf(stderr, "import: nothing was imported (%zu errors)\n", errors.size());
     return 1;
   }
-  std::map<std::string, const CsvFile*> files = {{"buildings", &buildings}, {"gateways", &gateways},
-                                                  {"rooms", &rooms}, {"occupants", &occupants},
-                                                  {"meters", &meters}};
+  std::map<std::string, const CsvFile*> files = {{"buildings", &buildings},
+                                                 {"gateways", &gateways},
+                                                 {"rooms", &rooms},
+                                                 {"occupants", &occupants},
+                                                 {"meters", &meters}};
   auto key = tools::LoadKeyFile(absl::GetFlag(FLAGS_key), absl::GetFlag(FLAGS_passphrase_file));
   if (!key.ok()) return Fail(key.status());
   capnp::MallocMessageBuilder body_message;
@@ -185,9 +190,11 @@ int Import() {
                  MapRowError(result.status().message(), files).c_str());
     return 1;
   }
-  std::printf("{\"seq\":%llu,\"buildings\":%zu,\"gateways\":%zu,\"rooms\":%zu,\"occupants\":%zu,\"meters\":%zu}\n",
-              static_cast<unsigned long long>(result->seq), buildings.rows.size(), gateways.rows.size(),
-              rooms.rows.size(), occupants.rows.size(), meters.rows.size());
+  std::printf(
+      "{\"seq\":%llu,\"buildings\":%zu,\"gateways\":%zu,\"rooms\":%zu,\"occupants\":%zu,\"meters\":"
+      "%zu}\n",
+      static_cast<unsigned long long>(result->seq), buildings.rows.size(), gateways.rows.size(),
+      rooms.rows.size(), occupants.rows.size(), meters.rows.size());
   return 0;
 }
 

@@ -124,7 +124,8 @@ void NoteLag(const ledger::EventStore& store, const std::string& name) {
   auto applied = reports::AppliedThrough(store, name);
   auto head = store.GetHead();
   if (applied.ok() && head.ok() && *applied < head->seq) {
-    std::fprintf(stderr, "wattctl: note: the %s report has applied the log through seq %llu of %llu\n",
+    std::fprintf(stderr,
+                 "wattctl: note: the %s report has applied the log through seq %llu of %llu\n",
                  name.c_str(), static_cast<unsigned long long>(*applied),
                  static_cast<unsigned long long>(head->seq));
   }
@@ -191,16 +192,16 @@ absl::StatusOr<Table> Refunds(const ledger::EventStore& store, const reports::Da
 // Each day's entries, then its total row; entry and total columns share a table.
 absl::StatusOr<Table> Settlement(const ledger::EventStore& store, const reports::DayRange& days) {
   WL_ASSIGN_OR_RETURN(auto statements, reports::ReadSettlement(store, days));
-  Table table({"day", "kind", "seq", "depositSeq", "tradeNo", "terminalId", "roomId",
-               "payerCardNo", "amountFen", "time", "depositCount", "depositsFen",
-               "reversalCount", "reversalsFen", "netFen", "firstSeq", "lastSeq"});
+  Table table({"day", "kind", "seq", "depositSeq", "tradeNo", "terminalId", "roomId", "payerCardNo",
+               "amountFen", "time", "depositCount", "depositsFen", "reversalCount", "reversalsFen",
+               "netFen", "firstSeq", "lastSeq"});
   const Cell none;
   for (const auto& statement : statements) {
     for (const auto& entry : statement.entries) {
       table.Add({entry.day, std::string(reports::SettlementKindName(entry.kind)), entry.seq,
                  entry.deposit_seq, entry.trade_no, entry.terminal_id, entry.room_id,
-                 entry.payer_card_no, entry.amount_fen, CampusTime(entry.time_us), none, none,
-                 none, none, none, none, none});
+                 entry.payer_card_no, entry.amount_fen, CampusTime(entry.time_us), none, none, none,
+                 none, none, none, none});
     }
     const auto& totals = statement.totals;
     table.Add({totals.day, std::string("total"), none, none, none, none, none, none, none, none,
@@ -217,7 +218,8 @@ absl::StatusOr<Table> Balances(const ledger::EventStore& store) {
   if (seq != 0 && !until.empty()) {
     return absl::InvalidArgumentError("balances takes --seq or --until, not both");
   }
-  std::string scratch = (std::filesystem::temp_directory_path() / "wattctl-balances-XXXXXX").string();
+  std::string scratch =
+      (std::filesystem::temp_directory_path() / "wattctl-balances-XXXXXX").string();
   if (mkdtemp(scratch.data()) == nullptr) return absl::UnavailableError("cannot create a temp dir");
   absl::StatusOr<reports::Balances> balances;
   if (!until.empty()) {
@@ -239,7 +241,8 @@ absl::StatusOr<Table> Balances(const ledger::EventStore& store) {
   for (const auto& room : balances->rooms) {
     table.Add({balances->seq, room.room_id, room.building_id, room.balance_fen, room.deposits_fen,
                room.reversals_fen, room.deductions_fen, room.refunds_fen, room.transfers_in_fen,
-               room.transfers_out_fen, room.energy_wh, static_cast<uint64_t>(room.occupants.size())});
+               room.transfers_out_fen, room.energy_wh,
+               static_cast<uint64_t>(room.occupants.size())});
   }
   return table;
 }

@@ -53,8 +53,7 @@ class Source {
     std::string data = absl::GetFlag(FLAGS_data);
     if (!data.empty()) {
       WL_ASSIGN_OR_RETURN(source->store_,
-                          ledger::EventStore::Open(DataLedgerDir(data),
-                                                   SecondaryOptions()));
+                          ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
       WL_RETURN_IF_ERROR(source->store_->Refresh());
     } else {
       WL_ASSIGN_OR_RETURN(source->client_, rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server)));
@@ -89,7 +88,8 @@ class Source {
   absl::StatusOr<std::vector<std::string>> StreamEvents(const std::string& stream, uint64_t from,
                                                         size_t limit) {
     if (!store_) {
-      return client_->StreamEvents(stream, from, static_cast<uint32_t>(std::min<size_t>(limit, 10000)));
+      return client_->StreamEvents(stream, from,
+                                   static_cast<uint32_t>(std::min<size_t>(limit, 10000)));
     }
     WL_ASSIGN_OR_RETURN(auto seqs, store_->ReadStreamSeqs(stream, from, limit));
     std::vector<std::string> out;
@@ -105,8 +105,9 @@ class Source {
     WL_ASSIGN_OR_RETURN(ledger::Head head, Head());
     uint64_t seen = 0;
     for (uint64_t seq = std::max<uint64_t>(from, 1); seq <= head.seq && seen < limit;) {
-      WL_ASSIGN_OR_RETURN(auto page, Events(seq, std::min<uint64_t>(
-                                                     {ledger::kReadEventsMax, head.seq - seq + 1, limit - seen})));
+      WL_ASSIGN_OR_RETURN(
+          auto page, Events(seq, std::min<uint64_t>(
+                                     {ledger::kReadEventsMax, head.seq - seq + 1, limit - seen})));
       if (page.empty()) return absl::DataLossError(absl::StrCat("seq ", seq, " is missing"));
       WL_RETURN_IF_ERROR(each(page));
       seq += page.size();
@@ -162,6 +163,5 @@ int SignAndSubmit(const std::string& stream, Fill fill, AfterSubmit after = null
   if (after) after(*result, **client);
   return 0;
 }
-
 
 }  // namespace wattledger::wattctl

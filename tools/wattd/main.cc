@@ -22,7 +22,8 @@ ABSL_FLAG(std::string, rpc_listen, "127.0.0.1:7600", "host:port of the Cap'n Pro
 ABSL_FLAG(std::string, ledger_key, "", "the ledger's private key (default DATA/keys/ledger.pem)");
 ABSL_FLAG(std::string, passphrase_file, "",
           "file holding the ledger key's passphrase (else $WATTLEDGER_PASSPHRASE)");
-ABSL_FLAG(int64_t, time_window_seconds, 300, "accepted distance of issued-at from the ledger clock");
+ABSL_FLAG(int64_t, time_window_seconds, 300,
+          "accepted distance of issued-at from the ledger clock");
 ABSL_FLAG(uint64_t, checkpoint_every_events, 10000, "sign a checkpoint every N events");
 ABSL_FLAG(int64_t, checkpoint_every_seconds, 10, "or every T seconds when events arrived");
 ABSL_FLAG(int32_t, verify_threads, 2, "threads checking signatures");
@@ -69,10 +70,12 @@ int Run() {
   if (!reports.ok()) return Fatal("reports_start_failed", reports.status());
 
   auto ticker = std::make_unique<ledger::PeriodTicker>(
-      *ledger, ledger::Calendar{
-                   .day_start = projections::DayStartUs,
-                   .next_day_start = [](int64_t t) { return projections::DayStartUs(t) + projections::kMicrosPerDay; },
-                   .is_month_start = [](int64_t t) { return projections::MonthStartUs(t) == t; }});
+      *ledger,
+      ledger::Calendar{
+          .day_start = projections::DayStartUs,
+          .next_day_start =
+              [](int64_t t) { return projections::DayStartUs(t) + projections::kMicrosPerDay; },
+          .is_month_start = [](int64_t t) { return projections::MonthStartUs(t) == t; }});
 
   auto server = rpc::RpcServer::Start(
       *ledger, rpc::RpcServerOptions{.listen = absl::GetFlag(FLAGS_rpc_listen)});
@@ -87,15 +90,18 @@ int Run() {
   sigaddset(&signals, SIGINT);
   int received = 0;
   sigwait(&signals, &received);
-  LogEvent("info", "stopping", {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
+  LogEvent("info", "stopping",
+           {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
   (*server)->Stop();
   ticker.reset();
   absl::Status reports_status = (*reports)->Stop();
-  if (!reports_status.ok()) LogEvent("error", "report_failed", {{"status", reports_status.ToString()}});
+  if (!reports_status.ok())
+    LogEvent("error", "report_failed", {{"status", reports_status.ToString()}});
   ledger->Stop();
   head = ledger->head();
-  LogEvent("info", "stopped",
-           {{"head_seq", head.seq}, {"head_hash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))}});
+  LogEvent(
+      "info", "stopped",
+      {{"head_seq", head.seq}, {"head_hash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))}});
   return 0;
 }
 
@@ -114,7 +120,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("wattd --data DIR [--rpc_listen 127.0.0.1:7600] [--config FILE]");
   auto args = wattledger::tools::NormaliseArgs(argc, argv);
   if (!args.ok()) {
-    wattledger::ledger::LogEvent("error", "bad_arguments", {{"status", std::string(args.status().message())}});
+    wattledger::ledger::LogEvent("error", "bad_arguments",
+                                 {{"status", std::string(args.status().message())}});
     return 2;
   }
   std::vector<char*> pointers;
