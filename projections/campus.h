@@ -75,7 +75,10 @@ class Campus final : public ledger::InlineProjection {
   void ForgetOldDeposits(int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Occupancy changes keep the month's free allowance prorated.
-  void MoveIn(Room& room, Occupant occupant, int64_t time_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `from_tomorrow`: today's free energy stayed with the room they left (an
+  // exchange), so the new room grants it from tomorrow on.
+  void MoveIn(Room& room, Occupant occupant, int64_t time_us, bool from_tomorrow = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Occupant MoveOut(Room& room, const std::string& person_id, int64_t time_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The share of the room's positive balance that leaves with `person_id`.

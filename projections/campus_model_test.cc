@@ -239,7 +239,8 @@ class Model {
   const MVersion* VersionAt(const std::string& identity, int64_t time_us) const;
   const MVersion* RoomVersion(const MRoom& room, int64_t time_us) const;
   int64_t Share(const MRoom& room, const std::string& person) const;
-  void MoveIn(MRoom& room, MOccupant occupant, const std::string& room_id, int64_t now_us);
+  void MoveIn(MRoom& room, MOccupant occupant, const std::string& room_id, int64_t now_us,
+              bool from_tomorrow = false);
   MOccupant MoveOut(MRoom& room, const std::string& person, int64_t now_us);
   void Forget(int64_t now_us);
 
@@ -329,10 +330,11 @@ int64_t Model::Share(const MRoom& room, const std::string& person) const {
                               total);
 }
 
-void Model::MoveIn(MRoom& room, MOccupant occupant, const std::string& room_id, int64_t now_us) {
+void Model::MoveIn(MRoom& room, MOccupant occupant, const std::string& room_id, int64_t now_us,
+                   bool from_tomorrow) {
   if (const MVersion* version = VersionAt(occupant.identity, now_us)) {
     const int64_t days = CampusDaysInMonth(now_us);
-    const int64_t days_left = days - CampusCivil(now_us).day + 1;
+    const int64_t days_left = days - CampusCivil(now_us).day + (from_tomorrow ? 0 : 1);
     room.allowance += version->allowance_wh_per_year / 12 * days_left / days;
   }
   person_rooms_[occupant.person] = room_id;
@@ -825,7 +827,7 @@ void Model::ApplyExchange(schema::RoomExchanged::Reader exchange, int64_t now_us
     target.balance += share;
     target.transfers_in += share;
     target.nets[occupant.card] += share;
-    MoveIn(target, occupant, target_id, now_us);
+    MoveIn(target, occupant, target_id, now_us, /*from_tomorrow=*/true);
     outcome.transfers.push_back(share);
   };
   move(from, to, to_id, mover, mover_share);

@@ -269,7 +269,7 @@ std::string Campus::SettleExchange(const ledger::PendingEvent& event) {
     target.transfers_in_fen += share;
     // What they brought counts as what they paid into the new room.
     target.card_nets[occupant.card_no] += share;
-    MoveIn(target, occupant, event.appended_at_us);
+    MoveIn(target, occupant, event.appended_at_us, /*from_tomorrow=*/true);
     transfers.emplace_back(person_id, source.room_id, target.room_id, share);
   };
   move(from, to, mover, mover_share);

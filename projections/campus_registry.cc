@@ -80,8 +80,9 @@ struct RegistryView {
 
   std::set<std::string> new_buildings{};
   std::set<std::string> new_gateways{};
-  std::map<std::string, uint32_t> new_rooms{};        // capacity
-  std::map<std::string, uint32_t> added_occupants{};  // room -> occupants added
+  std::map<std::string, uint32_t> new_rooms{};                  // capacity
+  std::map<std::string, uint32_t> added_occupants{};            // room -> occupants added
+  std::set<std::pair<std::string, std::string>> added_cards{};  // (room, card)
   std::set<std::string> new_persons{};
   std::set<std::string> new_meters{};
   std::set<std::string> new_addresses{};
@@ -153,6 +154,17 @@ absl::Status CheckOccupant(RegistryView& view, schema::OccupantAssigned::Reader 
       (live != view.rooms.end() ? static_cast<uint32_t>(live->second.occupants.size()) : 0) +
       view.added_occupants[room];
   if (present >= capacity) return Refuse(absl::StrCat("room ", room, " is full"));
+  // Refund shares are by card: two occupants of one room cannot share one.
+  bool card_taken = !view.added_cards.insert({room, Str(in.getCardNo())}).second;
+  if (live != view.rooms.end()) {
+    for (const Occupant& occupant : live->second.occupants) {
+      card_taken = card_taken || occupant.card_no == Str(in.getCardNo());
+    }
+  }
+  if (card_taken) {
+    return Refuse(
+        absl::StrCat("card ", Str(in.getCardNo()), " already belongs to someone in ", room));
+  }
   ++view.added_occupants[room];
   view.new_persons.insert(person);
   return absl::OkStatus();
@@ -350,9 +362,13 @@ void Campus::AddMeter(const Meter& added, int64_t time_us) {
   MarkDirty(stored);
 }
 
-void Campus::MoveIn(Room& room, Occupant occupant, int64_t time_us) {
+void Campus::MoveIn(Room& room, Occupant occupant, int64_t time_us, bool from_tomorrow) {
   const TariffVersion* tariff = ClassTariffLocked(occupant.identity_class, time_us);
-  if (tariff != nullptr) room.allowance_left_wh += AllowanceFromDayWh(*tariff, time_us);
+  if (tariff != nullptr) {
+    int64_t days = DaysInMonth(time_us);
+    int64_t first_day = DayOfMonth(time_us) + (from_tomorrow ? 1 : 0);
+    room.allowance_left_wh += MonthlyAllowanceWh(*tariff) * (days - first_day + 1) / days;
+  }
   person_rooms_[occupant.person_id] = room.room_id;
   occupant.since_us = time_us;
   room.occupants.push_back(std::move(occupant));

@@ -271,6 +271,10 @@ TEST_F(CampusTest, OccupancyRulesRefuseAndAppendNothing) {
   ExpectRefused("room tariff class without a tariff", absl::StatusCode::kFailedPrecondition, [&] {
     return c_.AsOperator(testing::RoomBody(c_.Key("room"), now(), "B01-201", "B01", 2, "visitor"));
   });
+  ExpectRefused("a card already used in the room", absl::StatusCode::kFailedPrecondition, [&] {
+    return c_.AsOperator(
+        testing::OccupantBody(c_.Key("occupant"), now(), "B01-102", "p-e", "staff", "card-c"));
+  });
   ExpectRefused("occupant without a card", absl::StatusCode::kInvalidArgument, [&] {
     return c_.AsOperator(
         testing::OccupantBody(c_.Key("occupant"), now(), "B01-102", "p-e", "staff", ""));
