@@ -16,11 +16,12 @@ if [ ! -f data/ledger/CURRENT ]; then
 fi
 
 log=data/wattd.log
+: > "$log"
 "$bin/wattd" --data data "$@" 2> >(tee -a "$log" >&2) &
 wattd=$!
 trap 'kill -TERM $wattd 2>/dev/null; wait $wattd' INT TERM
 for _ in $(seq 100); do
-  address=$(grep -o '"rpc_listening","address":"[^"]*"' "$log" 2>/dev/null | tail -1 | cut -d'"' -f6)
+  address=$(grep -o '"rpc_listening","address":"[^"]*"' "$log" 2>/dev/null | tail -1 | cut -d'"' -f6 || true)
   [ -n "$address" ] && break
   kill -0 $wattd 2>/dev/null || { echo "wattd did not start; see $log" >&2; exit 1; }
   sleep 0.1
