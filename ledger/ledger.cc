@@ -469,7 +469,7 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
                        .body_bytes = request.body,
                        .request_digest = request_digest};
   WL_RETURN_IF_ERROR(stager_->Check(pending));
-  AppendResult result = StageEvent(request, *item.body, request_digest, role, context);
+  AppendResult result = StageEvent(request, pending, context);
   context.idempotency[map_key] = IdempotencyRecord{.seq = result.seq,
                                                    .request_digest = request_digest,
                                                    .chain_hash = result.chain_hash,
@@ -477,14 +477,15 @@ absl::StatusOr<AppendResult> Ledger::Admit(Item& item, BatchContext& context) {
   return result;
 }
 
-AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& parsed,
-                                const Hash& request_digest, Role role, BatchContext& context) {
-  auto body = parsed.get();
-  uint64_t seq = context.head.seq + 1;
+AppendResult Ledger::StageEvent(const SignedRequest& request, const PendingEvent& pending,
+                                BatchContext& context) {
+  const uint64_t seq = pending.seq;
+  WL_CHECK(seq == context.head.seq + 1);
+  WL_CHECK(pending.appended_at_us == context.now_us);
   capnp::MallocMessageBuilder message;
   auto envelope = message.initRoot<schema::Envelope>();
   envelope.setSeq(seq);
-  envelope.setStream(body.getStream());
+  envelope.setStream(pending.body.getStream());
   envelope.setAppendedAtUs(context.now_us);
   envelope.setSignerKeyId(AsData(absl::MakeConstSpan(request.signer_key_id)));
   envelope.setSignature(AsData(absl::MakeConstSpan(request.signature)));
@@ -492,14 +493,6 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& 
   envelope.setBody(AsData(request.body));
   std::string bytes = Canonical(envelope.asReader());
   Hash chain_hash = ChainHash(bytes);
-
-  PendingEvent pending{.seq = seq,
-                       .appended_at_us = context.now_us,
-                       .signer = request.signer_key_id,
-                       .signer_role = role,
-                       .body = body,
-                       .body_bytes = request.body,
-                       .request_digest = request_digest};
   Applied applied = stager_->Stage(context.batch, pending, bytes, chain_hash);
   AppendResult result{.seq = seq, .chain_hash = chain_hash, .result = applied.result};
   context.head = Head{.seq = seq, .chain_hash = chain_hash};
@@ -516,16 +509,15 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const ParsedBody& 
     auto derived_role =
         keys_.Authorize(derived.signer_key_id, derived_parsed->get().which(), context.head.seq + 1);
     WL_CHECK(derived_role.ok());
-    Hash derived_digest = RequestDigest(derived_parsed->get());
-    PendingEvent check{.seq = context.head.seq + 1,
-                       .appended_at_us = context.now_us,
-                       .signer = derived.signer_key_id,
-                       .signer_role = *derived_role,
-                       .body = derived_parsed->get(),
-                       .body_bytes = derived.body,
-                       .request_digest = derived_digest};
-    WL_CHECK(stager_->Check(check).ok());
-    StageEvent(derived, *derived_parsed, derived_digest, *derived_role, context);
+    PendingEvent derived_pending{.seq = context.head.seq + 1,
+                                 .appended_at_us = context.now_us,
+                                 .signer = derived.signer_key_id,
+                                 .signer_role = *derived_role,
+                                 .body = derived_parsed->get(),
+                                 .body_bytes = derived.body,
+                                 .request_digest = RequestDigest(derived_parsed->get())};
+    WL_CHECK(stager_->Check(derived_pending).ok());
+    StageEvent(derived, derived_pending, context);
   }
   return result;
 }

@@ -112,8 +112,10 @@ class Ledger {
   void WriterLoop();
   void CommitBatch(std::vector<std::unique_ptr<Item>>& items);
   absl::StatusOr<AppendResult> Admit(Item& item, BatchContext& context);
-  AppendResult StageEvent(const SignedRequest& request, const ParsedBody& body,
-                          const Hash& request_digest, Role role, BatchContext& context);
+  // Appends `pending` (already checked) as the next event of the batch,
+  // then the events the projections derive from it.
+  AppendResult StageEvent(const SignedRequest& request, const PendingEvent& pending,
+                          BatchContext& context);
   void StageCheckpointIfDue(BatchContext& context, bool force);
   void WriteFinalCheckpoint();
   void Fail(absl::Status status);
