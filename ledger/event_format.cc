@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ledger/limits.h"
+#include "ledger/roles.h"
 #include "ledger/status_macros.h"
 
 namespace wattledger::ledger {
@@ -79,7 +80,7 @@ absl::Status ValidateBodyShape(schema::EventBody::Reader body) {
                  }
                  // Reading the union tag of a body from a newer schema gives a
                  // kind this build does not know: refuse it rather than guess.
-                 if (static_cast<uint16_t>(body.which()) > schema::EventBody::EXCHANGE_SETTLED) {
+                 if (static_cast<uint16_t>(body.which()) >= EventKindCount()) {
                    error = "unknown event kind";
                  }
                })) {

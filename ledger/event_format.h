@@ -72,13 +72,20 @@ class CanonicalMessage {
   // As Parse, without re-encoding to check canonical form: for bytes this
   // process already checked (its own store). Still bounded by reader limits.
   static absl::StatusOr<CanonicalMessage> ParseTrusted(absl::string_view bytes, size_t bytes_max);
+  // As Parse and ParseTrusted, over `bytes` that are 8-byte aligned and stay
+  // valid and unchanged while the message is used: nothing is copied (replay
+  // parses each event where it read it, and each body inside its envelope).
+  // kInvalidArgument when `bytes` are not aligned.
+  static absl::StatusOr<CanonicalMessage> ParseInPlace(absl::string_view bytes, size_t bytes_max);
+  static absl::StatusOr<CanonicalMessage> ParseTrustedInPlace(absl::string_view bytes,
+                                                              size_t bytes_max);
   typename T::Reader get() const { return root_; }
   absl::string_view bytes() const { return bytes_; }
 
  private:
   struct Holder;
   static absl::StatusOr<CanonicalMessage> ParseImpl(absl::string_view bytes, size_t bytes_max,
-                                                    bool check_canonical);
+                                                    bool check_canonical, bool copy);
   std::shared_ptr<Holder> holder_;
   typename T::Reader root_;
   absl::string_view bytes_;
@@ -111,7 +118,7 @@ void ReadEveryText(capnp::DynamicStruct::Reader message);
 
 template <typename T>
 struct CanonicalMessage<T>::Holder {
-  kj::Array<capnp::word> words;
+  kj::Array<capnp::word> words;  // empty when parsed in place
   kj::ArrayPtr<const capnp::word> segments[1];
   std::optional<capnp::SegmentArrayMessageReader> reader;
 };
@@ -119,19 +126,32 @@ struct CanonicalMessage<T>::Holder {
 template <typename T>
 absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::Parse(absl::string_view bytes,
                                                                size_t bytes_max) {
-  return ParseImpl(bytes, bytes_max, /*check_canonical=*/true);
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/true, /*copy=*/true);
 }
 
 template <typename T>
 absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseTrusted(absl::string_view bytes,
                                                                       size_t bytes_max) {
-  return ParseImpl(bytes, bytes_max, /*check_canonical=*/false);
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/false, /*copy=*/true);
+}
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseInPlace(absl::string_view bytes,
+                                                                      size_t bytes_max) {
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/true, /*copy=*/false);
+}
+
+template <typename T>
+absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseTrustedInPlace(
+    absl::string_view bytes, size_t bytes_max) {
+  return ParseImpl(bytes, bytes_max, /*check_canonical=*/false, /*copy=*/false);
 }
 
 template <typename T>
 absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_view bytes,
                                                                    size_t bytes_max,
-                                                                   bool check_canonical) {
+                                                                   bool check_canonical,
+                                                                   bool copy) {
   if (bytes.empty()) return absl::InvalidArgumentError("empty message");
   if (bytes.size() > bytes_max) {
     return absl::InvalidArgumentError(
@@ -140,11 +160,20 @@ absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_
   if (bytes.size() % sizeof(capnp::word) != 0) {
     return absl::InvalidArgumentError("message length is not a whole number of words");
   }
+  if (!copy && reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) != 0) {
+    return absl::InvalidArgumentError("message to parse in place is not 8-byte aligned");
+  }
   auto holder = std::make_shared<Holder>();
-  holder->words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(holder->words.begin(), bytes.data(), bytes.size());
-  holder->segments[0] =
-      kj::ArrayPtr<const capnp::word>(holder->words.begin(), holder->words.size());
+  const size_t word_count = bytes.size() / sizeof(capnp::word);
+  if (copy) {
+    holder->words = kj::heapArray<capnp::word>(word_count);
+    std::memcpy(holder->words.begin(), bytes.data(), bytes.size());
+    holder->segments[0] = kj::ArrayPtr<const capnp::word>(holder->words.begin(), word_count);
+  } else {
+    holder->segments[0] = kj::ArrayPtr<const capnp::word>(
+        reinterpret_cast<const capnp::word*>(bytes.data()), word_count);
+  }
+  const capnp::word* words = holder->segments[0].begin();
   capnp::ReaderOptions options;
   options.traversalLimitInWords = kReaderWordsMax;
   options.nestingLimit = 16;
@@ -157,8 +186,8 @@ absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_
                  // Canonical bytes are unique: re-encoding must give exactly the
                  // input, padding included, or the hash would not pin the event.
                  kj::Array<capnp::word> again = capnp::canonicalize(message.root_);
-                 if (again.size() != holder->words.size() ||
-                     std::memcmp(again.begin(), holder->words.begin(), bytes.size()) != 0) {
+                 if (again.size() != word_count ||
+                     std::memcmp(again.begin(), words, bytes.size()) != 0) {
                    error = "message is not in canonical form";
                    return;
                  }
@@ -168,9 +197,7 @@ absl::StatusOr<CanonicalMessage<T>> CanonicalMessage<T>::ParseImpl(absl::string_
         absl::StrCat("malformed message: ", exception->getDescription().cStr()));
   }
   if (!error.empty()) return absl::InvalidArgumentError(error);
-  auto byte_view = holder->words.asBytes();
-  message.bytes_ =
-      absl::string_view(reinterpret_cast<const char*>(byte_view.begin()), byte_view.size());
+  message.bytes_ = absl::string_view(reinterpret_cast<const char*>(words), bytes.size());
   message.holder_ = std::move(holder);
   return message;
 }

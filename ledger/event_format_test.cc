@@ -6,11 +6,13 @@
 #include <openssl/sha.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -335,6 +337,44 @@ TEST(CanonicalMessage, EmptyOversizeOrPartialWordIsInvalidArgument) {
   EXPECT_TRUE(ParsedBody::Parse(body, body.size()).ok());
   EXPECT_EQ(ParsedBody::Parse(body + "x", kEventBodyBytesMax).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CanonicalMessage, InPlaceParsingReadsTheSameBytesWithoutCopyingThem) {
+  const std::string envelope = BuildVector()["envelope"];
+  std::vector<capnp::word> aligned(envelope.size() / sizeof(capnp::word) + 1);
+  char* start = reinterpret_cast<char*>(aligned.data());
+  std::memcpy(start, envelope.data(), envelope.size());
+  const absl::string_view bytes(start, envelope.size());
+  for (bool trusted : {false, true}) {
+    auto parsed = trusted ? ParsedEnvelope::ParseTrustedInPlace(bytes, kEnvelopeBytesMax)
+                          : ParsedEnvelope::ParseInPlace(bytes, kEnvelopeBytesMax);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->bytes().data(), start);  // the caller's memory, not a copy
+    EXPECT_EQ(parsed->get().getSeq(), kVectorSeq);
+    // The body sits word-aligned inside the envelope: it parses in place too.
+    auto body = ParsedBody::ParseInPlace(AsView(parsed->get().getBody()), kEventBodyBytesMax);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(body->bytes(), VectorBody());
+  }
+  // The same checks as Parse: a trailing word makes it not canonical.
+  std::memset(start + envelope.size(), 0, sizeof(capnp::word));
+  const absl::string_view longer(start, envelope.size() + sizeof(capnp::word));
+  EXPECT_EQ(ParsedEnvelope::ParseInPlace(longer, kEnvelopeBytesMax).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParsedEnvelope::ParseTrustedInPlace(longer, kEnvelopeBytesMax).ok());
+}
+
+TEST(CanonicalMessage, InPlaceParsingRefusesUnalignedBytes) {
+  const std::string envelope = BuildVector()["envelope"];
+  std::vector<capnp::word> aligned(envelope.size() / sizeof(capnp::word) + 2);
+  char* unaligned = reinterpret_cast<char*>(aligned.data()) + 4;
+  std::memcpy(unaligned, envelope.data(), envelope.size());
+  for (bool trusted : {false, true}) {
+    absl::string_view bytes(unaligned, envelope.size());
+    auto parsed = trusted ? ParsedEnvelope::ParseTrustedInPlace(bytes, kEnvelopeBytesMax)
+                          : ParsedEnvelope::ParseInPlace(bytes, kEnvelopeBytesMax);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << parsed.status();
+  }
 }
 
 template <typename T>

@@ -51,7 +51,9 @@ Applied EventStager::Stage(rocksdb::WriteBatch& batch, const PendingEvent& pendi
     Applied one = projection->Apply(pending, writer);
     if (!one.result.empty()) applied.result = std::move(one.result);
     for (auto& derived : one.derived_bodies) applied.derived_bodies.push_back(std::move(derived));
+    applied.derived_unbuilt += one.derived_unbuilt;
   }
+  WL_CHECK(pending.outputs == ApplyOutputs::kStateOnly || applied.derived_unbuilt == 0);
   if (rows_ == Rows::kStateOnly) return applied;
   absl::string_view key(body.getIdempotencyKey().cStr(), body.getIdempotencyKey().size());
   store_->StageIdempotency(batch, pending.signer, key,

@@ -82,6 +82,11 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
   db_options.paranoid_checks = true;
   if (options.env != nullptr) db_options.env = options.env;
   db_options.IncreaseParallelism(2);
+  // A WAL file is kept until every family with writes in it has flushed, and
+  // `meta` (one small row per commit) would otherwise flush almost never: the
+  // WAL grew by gigabytes a week, and every open replayed all of it. Past this
+  // much WAL, RocksDB flushes the families that hold the oldest file.
+  db_options.max_total_wal_size = kWalBytesMax;
   db_options.max_open_files = options.mode == StoreMode::kSecondary ? -1 : 1000;
   // Every submission looks up its idempotency key, and nearly all are new:
   // a bloom filter answers those misses without reading table blocks.
@@ -223,6 +228,44 @@ absl::StatusOr<std::vector<std::string>> EventStore::ReadRange(uint64_t from_seq
   }
   WL_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
   return out;
+}
+
+std::unique_ptr<EventCursor> EventStore::NewCursor() const {
+  rocksdb::ReadOptions options;
+  // A long scan reads each block once: keep it out of the block cache.
+  options.fill_cache = false;
+  return std::unique_ptr<EventCursor>(new EventCursor(
+      std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(options, family(kEvents)))));
+}
+
+EventCursor::EventCursor(std::unique_ptr<rocksdb::Iterator> it) : it_(std::move(it)) {}
+
+void EventCursor::Seek(uint64_t seq) {
+  it_->Seek(Slice(SeqKey(seq)));
+  Position();
+}
+
+void EventCursor::Next() {
+  WL_CHECK(Valid());
+  it_->Next();
+  Position();
+}
+
+void EventCursor::Position() {
+  if (it_->Valid() && it_->key().size() != 8) {
+    key_status_ = absl::DataLossError("event key is not 8 bytes");
+  }
+}
+
+bool EventCursor::Valid() const { return key_status_.ok() && it_->Valid(); }
+
+uint64_t EventCursor::seq() const { return GetU64BigEndian(View(it_->key())); }
+
+absl::string_view EventCursor::envelope() const { return View(it_->value()); }
+
+absl::Status EventCursor::status() const {
+  WL_RETURN_IF_ERROR(key_status_);
+  return FromRocks(it_->status(), "reading events");
 }
 
 absl::StatusOr<std::vector<uint64_t>> EventStore::ReadStreamSeqs(absl::string_view stream,

@@ -43,6 +43,8 @@ struct IdempotencyRecord {
 
 enum class StoreMode { kPrimary, kSecondary, kReadOnly };
 
+class EventCursor;
+
 struct StoreOptions {
   StoreMode mode = StoreMode::kPrimary;
   bool create_if_missing = false;
@@ -83,6 +85,8 @@ class EventStore {
   // there), so a page of large reading batches stays bounded in memory.
   absl::StatusOr<std::vector<std::string>> ReadRange(uint64_t from_seq, size_t limit,
                                                      size_t bytes_max = kReadBytesMax) const;
+  // A cursor for long runs of events read in order (replay); see EventCursor.
+  std::unique_ptr<EventCursor> NewCursor() const;
   bool HasFamily(absl::string_view name) const;
   // Seqs of `stream` from version `from_version` (1-based) on, in order.
   absl::StatusOr<std::vector<uint64_t>> ReadStreamSeqs(absl::string_view stream,
@@ -119,6 +123,33 @@ class EventStore {
   std::vector<std::string> family_names_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::string secondary_path_;  // removed on close
+};
+
+// Reads stored envelopes in seq order without copying them: each is a view
+// into the block RocksDB decompressed, valid until the cursor moves. Seek
+// costs an index lookup but passes over events without decompressing them,
+// which is how a state-only replay skips the derived events it does not
+// need. Reads one consistent snapshot of the store. One thread at a time.
+class EventCursor {
+ public:
+  // Positions on the first stored event at or after `seq`.
+  void Seek(uint64_t seq);
+  // Moves to the next stored event. Requires Valid().
+  void Next();
+  // False past the last stored event, or after an error (see status()).
+  bool Valid() const;
+  // The current event's seq and canonical envelope. Require Valid().
+  uint64_t seq() const;
+  absl::string_view envelope() const;
+  // kUnavailable on a read error, kDataLoss on corruption or a malformed key.
+  absl::Status status() const;
+
+ private:
+  friend class EventStore;
+  explicit EventCursor(std::unique_ptr<rocksdb::Iterator> it);
+  void Position();
+  std::unique_ptr<rocksdb::Iterator> it_;
+  absl::Status key_status_;
 };
 
 inline absl::string_view View(const rocksdb::Slice& slice) {

@@ -22,6 +22,16 @@ namespace wattledger::ledger {
 
 class EventStore;
 
+// What the caller of Apply uses besides the state change. The live writer
+// and a full replay hand the result to the submitter and sign or compare the
+// derived events, so they need both built. A state-only replay needs neither:
+// it skips the derived events in the log unread (see Applied), so a
+// projection may leave them unbuilt and only count them.
+enum class ApplyOutputs : uint8_t {
+  kAll,
+  kStateOnly,
+};
+
 // One event about to be committed at `seq`.
 struct PendingEvent {
   uint64_t seq = 0;
@@ -31,6 +41,7 @@ struct PendingEvent {
   schema::EventBody::Reader body;
   absl::string_view body_bytes;
   Hash request_digest{};  // RequestDigest(body): what idempotent retries must match
+  ApplyOutputs outputs = ApplyOutputs::kAll;
 };
 
 // Stages a projection's state rows into the commit's WriteBatch ("state"
@@ -47,12 +58,22 @@ class StateWriter {
   rocksdb::WriteBatch* batch_;
 };
 
+// Derived events are records: applying the event they settle already made
+// their whole effect on every inline projection, and applying them changes no
+// state and derives nothing. That is what lets a state-only replay skip them
+// without reading them.
 struct Applied {
   std::string result;  // returned to the caller and kept for idempotent retries
   // Canonical EventBody bytes derived from this event (e.g. deductions from a
   // reading batch). The ledger signs each with its own key and commits it
   // right after, in the same batch; replay checks the log holds exactly these.
   std::vector<std::string> derived_bodies;
+  // Under ApplyOutputs::kStateOnly: derived events counted but not built.
+  // Always 0 under kAll. The log holds DerivedEvents() events right after
+  // this one.
+  uint32_t derived_unbuilt = 0;
+
+  size_t DerivedEvents() const { return derived_bodies.size() + derived_unbuilt; }
 };
 
 class InlineProjection {
@@ -69,8 +90,8 @@ class InlineProjection {
   // remember what changed and stage it in Flush.
   virtual Applied Apply(const PendingEvent& event, StateWriter& writer) = 0;
   // Stages the rows changed since the last Flush. The ledger calls it once
-  // per commit, replay once per chunk, so a row touched by many events in a
-  // batch is written once.
+  // per commit, a full replay once per chunk and a state-only replay once at
+  // the end, so a row touched by many events in between is written once.
   virtual void Flush(StateWriter& writer) { (void)writer; }
 };
 

@@ -21,6 +21,9 @@ inline constexpr size_t kSubmitQueueDepthMax = 65536;  // pending requests befor
 inline constexpr size_t kReadEventsMax = 10000;        // events per read call
 inline constexpr size_t kReadBytesMax = 8 << 20;       // bytes per read call
 inline constexpr size_t kMetersPerGatewayMax = 128;
+// Write-ahead log kept before RocksDB flushes the families holding its oldest
+// file: bounds the disk it takes and what every open must replay.
+inline constexpr uint64_t kWalBytesMax = 256ULL << 20;
 inline constexpr int64_t kDefaultTimeWindowUs = 300LL * 1000 * 1000;  // +-5 min issued-at window
 inline constexpr uint64_t kDefaultCheckpointEveryEvents = 10000;
 inline constexpr int64_t kDefaultCheckpointEveryUs = 10LL * 1000 * 1000;

@@ -52,6 +52,8 @@ bool RoleMayIssue(Role role, EventKind kind) {
     case K::READINGS_BATCH:
     case K::CONTROL_DELIVERED:
     case K::CONTROL_FAILED:
+    case K::GATEWAY_STATUS_CHANGED:
+    case K::METER_STATUS_CHANGED:
       return role == Role::INGEST;
     case K::CONTROL_COMMANDED:
       return In(role, {Role::OPERATOR, Role::LEDGER});
@@ -90,6 +92,12 @@ absl::StatusOr<Role> ParseRole(absl::string_view name) {
   return absl::InvalidArgumentError(
       absl::StrCat("unknown role '", name,
                    "' (admin, operator, cashier, card-center, ingest, auditor, ledger)"));
+}
+
+uint16_t EventKindCount() {
+  static const uint16_t count =
+      static_cast<uint16_t>(capnp::Schema::from<schema::EventBody>().getUnionFields().size());
+  return count;
 }
 
 absl::string_view EventKindName(EventKind kind) {

@@ -16,5 +16,8 @@ bool RoleMayIssue(Role role, EventKind kind);
 absl::string_view RoleName(Role role);
 absl::StatusOr<Role> ParseRole(absl::string_view name);
 absl::string_view EventKindName(EventKind kind);
+// How many event kinds this build knows; a body whose union tag is not below
+// it comes from a newer schema and is refused.
+uint16_t EventKindCount();
 
 }  // namespace wattledger::ledger

@@ -53,7 +53,10 @@ absl::Status Campus::Load(const ledger::EventStore& store) {
   WL_RETURN_IF_ERROR(LoadRows(store, kTariffPrefix, DecodeTariff, tariffs_));
   std::map<std::string, DepositRecord> deposits;
   WL_RETURN_IF_ERROR(LoadRows(store, kDepositPrefix, DecodeDeposit, deposits));
-  for (auto& [key, deposit] : deposits) deposits_[deposit.seq] = deposit;
+  for (auto& [key, deposit] : deposits) {
+    deposit.persisted = true;
+    deposits_[deposit.seq] = deposit;
+  }
   WL_ASSIGN_OR_RETURN(auto counters, store.GetState(kCountersKey));
   if (counters.has_value()) {
     WL_ASSIGN_OR_RETURN(counters_, DecodeCounters(*counters));
@@ -61,8 +64,9 @@ absl::Status Campus::Load(const ledger::EventStore& store) {
   for (const auto& [room_id, room] : rooms_) {
     for (const Occupant& occupant : room.occupants) person_rooms_[occupant.person_id] = room_id;
   }
-  for (const auto& [key, meter] : meters_) {
+  for (auto& [key, meter] : meters_) {
     if (!meter.retired) ++address_circuits_[meter.address];
+    meter_index_[key] = &meter;
   }
   return absl::OkStatus();
 }
@@ -101,7 +105,9 @@ void Campus::Flush(ledger::StateWriter& writer) {
     } else if (absl::ConsumePrefix(&id, kTariffPrefix)) {
       writer.Put(key, EncodeTariff(tariffs_.at(std::string(id))));
     } else if (absl::ConsumePrefix(&id, kDepositPrefix)) {
-      writer.Put(key, EncodeDeposit(deposits_.at(ledger::GetU64BigEndian(id))));
+      DepositRecord& deposit = deposits_.at(ledger::GetU64BigEndian(id));
+      writer.Put(key, EncodeDeposit(deposit));
+      deposit.persisted = true;
     } else if (key == kCountersKey) {
       writer.Put(key, EncodeCounters(counters_));
     } else {
@@ -175,6 +181,17 @@ std::optional<Meter> Campus::FindMeter(const std::string& address, uint8_t circu
   auto it = meters_.find(MeterKey(address, circuit));
   if (it == meters_.end()) return std::nullopt;
   return it->second;
+}
+
+bool Campus::HasGateway(const std::string& gateway_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  return gateways_.contains(gateway_id);
+}
+
+bool Campus::HasMeter(const std::string& address) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = address_circuits_.find(address);
+  return it != address_circuits_.end() && it->second > 0;
 }
 
 template <typename T>
@@ -255,6 +272,30 @@ const TariffVersion* Campus::RoomTariffLocked(const Room& room, int64_t time_us)
     }
   }
   return best;
+}
+
+const TariffVersion* Campus::ReadingTariffLocked(Room& room, int64_t time_us) {
+  Room::TariffMemo& memo = room.tariff_memo;
+  if (memo.inputs_version == tariff_inputs_version_ && memo.from_us <= time_us &&
+      time_us < memo.until_us) {
+    return memo.tariff;
+  }
+  // Between two consecutive effective times of any version of any class,
+  // every class's version in force, and so the room's choice, stays the same.
+  memo.from_us = INT64_MIN;
+  memo.until_us = INT64_MAX;
+  for (const auto& [identity_class, tariff] : tariffs_) {
+    for (const TariffVersion& version : tariff.versions) {
+      if (version.effective_from_us <= time_us) {
+        memo.from_us = std::max(memo.from_us, version.effective_from_us);
+      } else {
+        memo.until_us = std::min(memo.until_us, version.effective_from_us);
+      }
+    }
+  }
+  memo.tariff = RoomTariffLocked(room, time_us);
+  memo.inputs_version = tariff_inputs_version_;
+  return memo.tariff;
 }
 
 void Campus::CheckInvariant(const Room& room) const {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "ledger/inline_projection.h"
 #include "projections/campus_state.h"
@@ -44,6 +45,8 @@ class Campus final : public ledger::InlineProjection {
   // Snapshots for queries; nullopt when unknown.
   std::optional<Room> FindRoom(const std::string& room_id) const;
   std::optional<Meter> FindMeter(const std::string& address, uint8_t circuit) const;
+  bool HasGateway(const std::string& gateway_id) const;
+  bool HasMeter(const std::string& address) const;  // any circuit, not retired
   std::vector<Room> Rooms() const;
   std::vector<Building> Buildings() const;
   std::vector<Gateway> Gateways() const;
@@ -58,6 +61,14 @@ class Campus final : public ledger::InlineProjection {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   const TariffVersion* ClassTariffLocked(const std::string& identity_class, int64_t time_us) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // RoomTariffLocked, remembered in the room while its inputs stay the same:
+  // every reading asks, and the answer changes only when a tariff version
+  // takes effect, tariffs are set, or occupants change.
+  const TariffVersion* ReadingTariffLocked(Room& room, int64_t time_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Called whenever what RoomTariffLocked reads changes (tariffs, a room's
+  // occupants or tariff class): forgets every room's remembered tariff.
+  void TariffInputsChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { ++tariff_inputs_version_; }
 
   absl::Status CheckRegistry(const ledger::PendingEvent& event) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -67,10 +78,26 @@ class Campus final : public ledger::InlineProjection {
 
   void ApplyRegistry(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ledger::Applied ApplyMoney(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a DeductionsApplied records about a batch (campus_deductions.cc).
+  struct DeductionRecord;
+  // Charges every reading of a batch to its meter's room; with `record`, also
+  // notes the lines and anomalies the derived event records. A state-only
+  // replay passes none: the event is not built, the state changes the same.
+  void ApplyReadings(const ledger::PendingEvent& event, DeductionRecord* record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The meter in service or retired at (address, circuit), or null.
+  Meter* FindMeterLocked(absl::string_view address, uint8_t circuit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The settlements return the derived event's canonical body, or "" when
+  // event.outputs is kStateOnly (nothing will read it).
   std::string DeriveDeductions(const ledger::PendingEvent& event)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SettleRefund(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string SettleExchange(const ledger::PendingEvent& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands a derived event to the caller: its body, or under kStateOnly only
+  // its count.
+  void Derived(const ledger::PendingEvent& event, std::string body, ledger::Applied& applied)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CloseMonth(int64_t month_start_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetOldDeposits(int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -114,6 +141,14 @@ class Campus final : public ledger::InlineProjection {
   std::vector<Meter*> dirty_meters_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
   std::string meter_key_ ABSL_GUARDED_BY(mu_);  // reused lookup buffer
+  uint64_t tariff_inputs_version_ ABSL_GUARDED_BY(mu_) = 1;
+  // meters_ by MeterKey again, hashed: every reading looks its meter up.
+  // meters_ never erases, so the pointers stay valid.
+  absl::flat_hash_map<std::string, Meter*> meter_index_ ABSL_GUARDED_BY(mu_);
+  // Per gateway, the meter each position of its last reading batch named: a
+  // collector sends its meters in the same order every sweep, so a reading
+  // usually finds its meter here with one comparison instead of a lookup.
+  absl::flat_hash_map<std::string, std::vector<Meter*>> batch_meters_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> deleted_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -13,58 +13,94 @@
 namespace wattledger::projections {
 namespace {
 
-std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
-
 // The most energy a circuit can pass: rated current x nominal voltage x time.
 int64_t MaxPlausibleWh(const Meter& meter, int64_t elapsed_us) {
   int64_t watts = meter.rated_current_ma * meter.nominal_voltage_dv / 10'000;
-  return static_cast<int64_t>(static_cast<__int128>(watts) * elapsed_us / 3'600'000'000LL) +
+  constexpr int64_t kMicrosPerHour = 3'600'000'000LL;
+  // The same quotient in 64 bits whenever the product fits (every reading a
+  // sweep apart does); 128-bit division is several times slower.
+  int64_t product = 0;
+  if (!__builtin_mul_overflow(watts, elapsed_us, &product)) {
+    return product / kMicrosPerHour + kPlausibilitySlackWh;
+  }
+  return static_cast<int64_t>(static_cast<__int128>(watts) * elapsed_us / kMicrosPerHour) +
          kPlausibilitySlackWh;
 }
 
-struct Anomaly {
-  std::string address;
-  uint8_t circuit;
-  schema::AnomalyKind kind;
-  int64_t from_wh;
-  int64_t to_wh;
-  int64_t elapsed_us;
-  int64_t max_wh;
-};
-
-struct Line {
-  std::string room_id;
-  std::string address;
-  uint8_t circuit;
-  int64_t from_wh;
-  int64_t to_wh;
-  int64_t energy_wh;
-  Charge charge;
-  int64_t balance_after_fen;
-};
-
 }  // namespace
 
-std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
-  auto batch = event.body.getReadingsBatch();
+struct Campus::DeductionRecord {
+  struct Anomaly {
+    std::string address;
+    uint8_t circuit;
+    schema::AnomalyKind kind;
+    int64_t from_wh;
+    int64_t to_wh;
+    int64_t elapsed_us;
+    int64_t max_wh;
+  };
+  struct Line {
+    std::string room_id;
+    std::string address;
+    uint8_t circuit;
+    int64_t from_wh;
+    int64_t to_wh;
+    int64_t energy_wh;
+    Charge charge;
+    int64_t balance_after_fen;
+  };
   std::vector<Line> lines;
   std::vector<Anomaly> anomalies;
-  for (auto reading : batch.getReadings()) {
-    std::string address = Str(reading.getMeterAddress());
+};
+
+Meter* Campus::FindMeterLocked(absl::string_view address, uint8_t circuit) {
+  // MeterKey's "<address>/<circuit>", built in a reused buffer.
+  if (circuit > 9) return nullptr;
+  meter_key_.assign(address.data(), address.size());
+  meter_key_.push_back('/');
+  meter_key_.push_back(static_cast<char>('0' + circuit));
+  auto found = meter_index_.find(meter_key_);
+  return found == meter_index_.end() ? nullptr : found->second;
+}
+
+void Campus::ApplyReadings(const ledger::PendingEvent& event, DeductionRecord* record) {
+  auto batch = event.body.getReadingsBatch();
+  auto readings = batch.getReadings();
+  absl::string_view gateway_id(batch.getGatewayId().cStr(), batch.getGatewayId().size());
+  auto cached = batch_meters_.find(gateway_id);
+  if (cached == batch_meters_.end()) {
+    cached = batch_meters_.emplace(std::string(gateway_id), std::vector<Meter*>()).first;
+  }
+  std::vector<Meter*>& positions = cached->second;
+  if (positions.size() < readings.size()) positions.resize(readings.size(), nullptr);
+  for (unsigned i = 0; i < readings.size(); ++i) {
+    auto reading = readings[i];
+    capnp::Text::Reader address_text = reading.getMeterAddress();
+    absl::string_view address(address_text.cStr(), address_text.size());
     uint8_t circuit = reading.getCircuit();
-    meter_key_.assign(address).push_back('/');
-    meter_key_.push_back(static_cast<char>('0' + circuit));
-    auto found = circuit <= 9 ? meters_.find(meter_key_) : meters_.end();
-    if (found == meters_.end() || found->second.retired) {
-      anomalies.push_back(
-          {address, circuit, schema::AnomalyKind::UNKNOWN_METER, 0, reading.getTotalWh(), 0, 0});
+    // A meter's address and circuit are its key in meters_ and never change,
+    // so a remembered meter that matches is the one the lookup would find.
+    Meter* found = positions[i];
+    if (found == nullptr || found->circuit != circuit || found->address != address) {
+      found = FindMeterLocked(address, circuit);
+      positions[i] = found;
+    }
+    if (found == nullptr || found->retired) {
+      if (record != nullptr) {
+        record->anomalies.push_back({std::string(address), circuit,
+                                     schema::AnomalyKind::UNKNOWN_METER, 0, reading.getTotalWh(), 0,
+                                     0});
+      }
       continue;
     }
-    Meter& meter = found->second;
+    Meter& meter = *found;
     int64_t read_at = reading.getReadAtUs();
     if (read_at > event.appended_at_us + kReadingClockSkewMaxUs) {
-      anomalies.push_back({address, circuit, schema::AnomalyKind::FUTURE_READING,
-                           found->second.last_wh, reading.getTotalWh(), 0, 0});
+      if (record != nullptr) {
+        record->anomalies.push_back({std::string(address), circuit,
+                                     schema::AnomalyKind::FUTURE_READING, meter.last_wh,
+                                     reading.getTotalWh(), 0, 0});
+      }
       continue;
     }
     // Readings at or before the baseline were already counted (a resent
@@ -92,17 +128,22 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     meter.last_read_at_us = read_at;
     MarkDirty(meter);
     if (anomalous) {
-      anomalies.push_back({address, circuit, kind, from, to, elapsed, max_wh});
+      if (record != nullptr) {
+        record->anomalies.push_back(
+            {std::string(address), circuit, kind, from, to, elapsed, max_wh});
+      }
       continue;
     }
     if (delta == 0) continue;
     if (meter.room == nullptr) meter.room = &rooms_.at(meter.room_id);
     Room& room = *meter.room;
-    const TariffVersion* tariff = RoomTariffLocked(room, read_at);
+    const TariffVersion* tariff = ReadingTariffLocked(room, read_at);
     Charge charge;
     if (tariff == nullptr) {
-      anomalies.push_back(
-          {address, circuit, schema::AnomalyKind::NO_TARIFF, from, to, elapsed, max_wh});
+      if (record != nullptr) {
+        record->anomalies.push_back({std::string(address), circuit, schema::AnomalyKind::NO_TARIFF,
+                                     from, to, elapsed, max_wh});
+      }
       charge.charged_wh = delta;
       charge.remainder_after = room.remainder;
       charge.month_energy_after_wh = room.month_energy_wh + delta;
@@ -119,10 +160,26 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
     room.deductions_fen += charge.amount_fen;
     MarkDirty(room);
     CheckInvariant(room);
-    lines.push_back({room.room_id, address, circuit, from, to, delta, charge, room.balance_fen});
+    if (record != nullptr) {
+      record->lines.push_back(
+          {room.room_id, std::string(address), circuit, from, to, delta, charge, room.balance_fen});
+    }
   }
+}
 
-  capnp::MallocMessageBuilder message;
+std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
+  if (event.outputs == ledger::ApplyOutputs::kStateOnly) {
+    ApplyReadings(event, nullptr);
+    return {};
+  }
+  DeductionRecord record;
+  ApplyReadings(event, &record);
+  const auto& lines = record.lines;
+  const auto& anomalies = record.anomalies;
+
+  // One segment of about the event's size (a line is 11 words and two texts).
+  capnp::MallocMessageBuilder message(
+      static_cast<unsigned>(64 + 16 * lines.size() + 12 * anomalies.size()));
   auto body = message.initRoot<schema::EventBody>();
   body.setIdempotencyKey(absl::StrCat("deductions/", event.seq));
   body.setIssuedAtUs(event.appended_at_us);
@@ -131,7 +188,7 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
   applied.setSourceSeq(event.seq);
   auto deductions = applied.initDeductions(static_cast<unsigned>(lines.size()));
   for (size_t i = 0; i < lines.size(); ++i) {
-    const Line& line = lines[i];
+    const auto& line = lines[i];
     auto out = deductions[i];
     out.setRoomId(line.room_id);
     out.setMeterAddress(line.address);
@@ -147,7 +204,7 @@ std::string Campus::DeriveDeductions(const ledger::PendingEvent& event) {
   }
   auto list = applied.initAnomalies(static_cast<unsigned>(anomalies.size()));
   for (size_t i = 0; i < anomalies.size(); ++i) {
-    const Anomaly& anomaly = anomalies[i];
+    const auto& anomaly = anomalies[i];
     list[i].setMeterAddress(anomaly.address);
     list[i].setCircuit(anomaly.circuit);
     list[i].setKind(anomaly.kind);

@@ -343,6 +343,7 @@ void Campus::AddGateway(const Gateway& gateway) {
 void Campus::AddRoom(const Room& room) {
   Room& stored = rooms_[room.room_id];
   stored = room;
+  TariffInputsChanged();
   MarkDirty(stored);
 }
 
@@ -358,6 +359,7 @@ void Campus::AddMeter(const Meter& added, int64_t time_us) {
   }
   std::string key = MeterKey(meter.address, meter.circuit);
   Meter& stored = meters_[key];
+  meter_index_[key] = &stored;
   stored = std::move(meter);
   MarkDirty(stored);
 }
@@ -372,6 +374,7 @@ void Campus::MoveIn(Room& room, Occupant occupant, int64_t time_us, bool from_to
   person_rooms_[occupant.person_id] = room.room_id;
   occupant.since_us = time_us;
   room.occupants.push_back(std::move(occupant));
+  TariffInputsChanged();
   MarkDirty(room);
 }
 
@@ -381,6 +384,7 @@ Occupant Campus::MoveOut(Room& room, const std::string& person_id, int64_t time_
   WL_CHECK(it != room.occupants.end());
   Occupant leaving = *it;
   room.occupants.erase(it);
+  TariffInputsChanged();
   person_rooms_.erase(person_id);
   // The leaver's free energy for the rest of the month goes with them.
   const TariffVersion* tariff = ClassTariffLocked(leaving.identity_class, time_us);
@@ -462,6 +466,7 @@ void Campus::ApplyRegistry(const ledger::PendingEvent& event) {
       for (auto tier : set.getTiers())
         version.tiers.push_back({tier.getUptoWh(), tier.getPricePerKwh()});
       tariff.versions.push_back(std::move(version));
+      TariffInputsChanged();
       dirty_.insert(absl::StrCat("campus/tariff/", tariff.identity_class));
       break;
     }

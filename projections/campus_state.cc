@@ -13,9 +13,13 @@ constexpr size_t kRowBytesMax = 1 << 20;
 
 std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
 
+// Rows are a few hundred bytes: a first segment of this many words holds
+// most of them (the builder's default, 8 KiB, is zeroed for every row).
+constexpr unsigned kRowFirstSegmentWords = 128;
+
 template <typename T, typename Fill>
 std::string Encode(Fill fill) {
-  capnp::MallocMessageBuilder message;
+  capnp::MallocMessageBuilder message(kRowFirstSegmentWords);
   fill(message.initRoot<T>());
   return ledger::Canonical(message.getRoot<T>().asReader());
 }

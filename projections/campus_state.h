@@ -47,6 +47,14 @@ struct Room {
   int64_t energy_wh = 0;
   std::map<std::string, int64_t> card_nets;  // payer card -> net fen paid in
   bool dirty = false;                        // in memory only: changed since the last Flush
+  // In memory only: the tariff the room's readings were last charged at, and
+  // while it holds (Campus::ReadingTariffLocked).
+  struct TariffMemo {
+    uint64_t inputs_version = 0;  // 0: none
+    int64_t from_us = 0;
+    int64_t until_us = 0;
+    const TariffVersion* tariff = nullptr;
+  } tariff_memo;
 
   // The account identity every room keeps: what came in minus what went out.
   int64_t LedgerBalanceFen() const {
@@ -92,6 +100,9 @@ struct DepositRecord {
   std::string payer_card_no;
   int64_t time_us = 0;
   bool reversed = false;
+  // In memory only: its row is in the store (loaded, or written by a Flush),
+  // so forgetting it must delete the row.
+  bool persisted = false;
 };
 
 struct Counters {

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Quick start, step 1: install what is missing, build, initialise ./data on
-# the first run (ledger key, first admin key), start wattd on it, and seed
-# the demo campus (one building, 256 rooms behind 2 gateways x 128 meters,
-# tariffs, occupants, first deposits; running it again changes nothing).
+# the first run (ledger key, first admin key), start wattd on it, seed the
+# demo campus (one building, 256 rooms behind 2 gateways x 128 meters,
+# tariffs, occupants, first deposits; running it again changes nothing), and
+# start the simulated building behind it: collector G1 listening on
+# 127.0.0.1:9601 (server mode) and G2 connecting to wattd's 127.0.0.1:9700
+# (client mode). wattd sweeps every meter each minute, so readings and
+# deductions appear within a minute. Its log: data/wattd.log; the
+# simulator's: data/meter-sim.log, its truth: data/meter-sim-truth.json.
 # Extra arguments go to wattd (e.g. --rpc_listen 127.0.0.1:7700).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +24,8 @@ log=data/wattd.log
 : > "$log"
 "$bin/wattd" --data data "$@" 2> >(tee -a "$log" >&2) &
 wattd=$!
-trap 'kill -TERM $wattd 2>/dev/null; wait $wattd' INT TERM
+sim=""
+trap 'kill -TERM $sim $wattd 2>/dev/null; wait $wattd' INT TERM
 for _ in $(seq 100); do
   address=$(grep -o '"rpc_listening","address":"[^"]*"' "$log" 2>/dev/null | tail -1 | cut -d'"' -f6 || true)
   [ -n "$address" ] && break
@@ -27,11 +33,20 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$bin/wattctl" seed-demo --data data --server "$address"
+"$bin/meter-sim" --demo --master 127.0.0.1:9700 --truth data/meter-sim-truth.json \
+  > data/meter-sim.log 2>&1 &
+sim=$!
 cat <<MSG
 
-wattd is running on $address with the demo campus (Ctrl-C stops it). Try:
+wattd is running on $address with the demo campus and a simulated building
+(Ctrl-C stops both). Try:
   $bin/wattctl room show --data data --room B01-101
+  $bin/wattctl device status --data data --gateway G1
+  $bin/wattctl control cut --server $address --key data/keys/operator.pem \\
+      --meter 000000010001 --reason "wiring inspection"
+  $bin/wattctl control show --data data --meter 000000010001
   $bin/wattctl log --data data --limit 5
   $bin/wattctl verify --data data
 MSG
 wait $wattd
+kill -TERM $sim 2>/dev/null || true

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quick start, step 2 (and what CI runs): install what is missing, build the
 # test suite with warnings as errors, run it, then build and run it again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
-# `tools/test.sh --fast` skips the sanitizer pass.
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes the
+# DL/T 645 decoder for 60 s (tools/fuzz.sh).
+# `tools/test.sh --fast` skips the sanitizer and fuzzing passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -15,4 +16,6 @@ if [ "${1:-}" != "--fast" ]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan
+  # Bounded fuzzing of the protocol decoders (clang + libFuzzer; skipped without them).
+  tools/fuzz.sh 60
 fi

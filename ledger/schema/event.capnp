@@ -80,6 +80,8 @@ struct EventBody {
     registryImported @27 :RegistryImported;
     refundSettled @28 :RefundSettled;
     exchangeSettled @29 :ExchangeSettled;
+    gatewayStatusChanged @30 :GatewayStatusChanged;
+    meterStatusChanged @31 :MeterStatusChanged;
   }
 }
 
@@ -336,9 +338,99 @@ struct PeriodClosed {
 
 # --- control and monitoring (filled in by the control issue) ---
 
-struct ControlCommanded { meterAddress @0 :Text; reason @1 :Text; }
-struct ControlDelivered { commandSeq @0 :UInt64; attempts @1 :UInt32; }
-struct ControlFailed { commandSeq @0 :UInt64; attempts @1 :UInt32; }
+# What a meter's relay should do: the N1 of the DL/T 645 remote-control frame.
+enum RelayAction {
+  trip @0;                   # 1A: open the relay
+  closePermit @1;            # 1B: the occupant may close it at the meter
+  closeDirect @2;            # 1C: close it now
+  keepPower @3;              # 3A: never trip (a medical need, say) until cleared
+  keepPowerClear @4;         # 3B
+}
+
+enum PeriodMode {
+  on @0;
+  off @1;
+  night @2;                  # on, but trip above the period's power limit
+}
+
+# One of up to 8 switching periods of a day: from startMinute until the next.
+struct SwitchPeriod {
+  startMinute @0 :UInt16;    # 0..1439, campus time
+  mode @1 :PeriodMode;
+  nightLimitW @2 :Int32;     # for mode night
+}
+
+# The parameters the meter enforces on its own (ingest/dlt645/README.md maps
+# each to its data identifier).
+struct MeterParameters {
+  loadLimitW @0 :Int32;            # sustained power above this trips; 0 = none
+  maliciousStepW @1 :Int32;        # a resistive step above this trips; 0 = off
+  maliciousPfMilli @2 :Int32;      # power factor at or above this counts as resistive
+  recoveryDelayMinutes @3 :UInt8;  # automatic recovery after a trip; 0 = none
+  overdraftFen @4 :Int64;          # the meter's own overdraft allowance
+  workdayPeriods @5 :List(SwitchPeriod);  # empty: always on
+  holidayPeriods @6 :List(SwitchPeriod);
+}
+
+# A command to one meter (and circuit), on stream "meter:<address>". The
+# meter side delivers the latest relay command and the latest parameters of
+# each meter and records ControlDelivered or ControlFailed.
+struct ControlCommanded {
+  meterAddress @0 :Text;
+  reason @1 :Text;           # why, in words a student can read
+  roomId @2 :Text;
+  circuit @3 :UInt8;
+  origin @4 :Text;           # "operator"; the control policies add theirs
+  union {
+    relay @5 :RelayAction;
+    parameters @6 :MeterParameters;
+  }
+}
+
+# Signed by the ingest key once the meter confirmed the command (its status
+# word read back, or the parameters acknowledged).
+struct ControlDelivered {
+  commandSeq @0 :UInt64;
+  attempts @1 :UInt32;       # 0: the meter was already in that state
+  meterAddress @2 :Text;
+  relayOpen @3 :Bool;        # the relay state read back
+}
+
+# Signed by the ingest key when delivery gave up (an alarm).
+struct ControlFailed {
+  commandSeq @0 :UInt64;
+  attempts @1 :UInt32;
+  meterAddress @2 :Text;
+  reason @3 :Text;
+}
+
+enum LinkState {
+  online @0;
+  offline @1;                # no answer
+  fault @2;                  # answers, but wrong: checksum, garbled, abnormal replies
+}
+
+# A gateway's connection changed (recorded on change, not per poll).
+struct GatewayStatusChanged {
+  gatewayId @0 :Text;
+  state @1 :LinkState;       # online or offline
+  detail @2 :Text;
+  peer @3 :Text;             # the collector's address as seen by wattd
+}
+
+# A meter's communication state changed; the counters are cumulative since
+# the ingest service started, for the error rates monitoring shows.
+struct MeterStatusChanged {
+  meterAddress @0 :Text;
+  gatewayId @1 :Text;
+  state @2 :LinkState;
+  detail @3 :Text;
+  requests @4 :UInt64;
+  timeouts @5 :UInt64;
+  checksumErrors @6 :UInt64;
+  garbledReplies @7 :UInt64;
+  abnormalReplies @8 :UInt64;
+}
 struct AlarmRaised { alarmId @0 :Text; text @1 :Text; }
 struct AlarmCleared { alarmId @0 :Text; }
 

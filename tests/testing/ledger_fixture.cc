@@ -436,23 +436,29 @@ absl::Status SameDerivedFamilies(const ledger::EventStore& live,
                                  const ledger::EventStore& replayed) {
   for (absl::string_view family : {ledger::EventStore::kEvents, ledger::EventStore::kStreams,
                                    ledger::EventStore::kIdempotency, ledger::EventStore::kState}) {
-    auto expected = live.Dump(family);
-    if (!expected.ok()) return expected.status();
-    auto actual = replayed.Dump(family);
-    if (!actual.ok()) return actual.status();
-    if (*expected == *actual) continue;
-    for (size_t i = 0; i < std::min(expected->size(), actual->size()); ++i) {
-      if ((*expected)[i] != (*actual)[i]) {
-        return absl::InternalError(
-            absl::StrCat(family, " row ", i, " differs: key ",
-                         ledger::ToHex(ledger::AsBytes((*expected)[i].first)), " vs ",
-                         ledger::ToHex(ledger::AsBytes((*actual)[i].first))));
-      }
-    }
-    return absl::InternalError(absl::StrCat(family, " has ", expected->size(), " rows live but ",
-                                            actual->size(), " replayed"));
+    absl::Status same = SameFamily(live, replayed, family);
+    if (!same.ok()) return same;
   }
   return absl::OkStatus();
+}
+
+absl::Status SameFamily(const ledger::EventStore& live, const ledger::EventStore& replayed,
+                        absl::string_view family) {
+  auto expected = live.Dump(family);
+  if (!expected.ok()) return expected.status();
+  auto actual = replayed.Dump(family);
+  if (!actual.ok()) return actual.status();
+  if (*expected == *actual) return absl::OkStatus();
+  for (size_t i = 0; i < std::min(expected->size(), actual->size()); ++i) {
+    if ((*expected)[i] != (*actual)[i]) {
+      return absl::InternalError(absl::StrCat(family, " row ", i, " differs: key ",
+                                              ledger::ToHex(ledger::AsBytes((*expected)[i].first)),
+                                              " vs ",
+                                              ledger::ToHex(ledger::AsBytes((*actual)[i].first))));
+    }
+  }
+  return absl::InternalError(absl::StrCat(family, " has ", expected->size(), " rows live but ",
+                                          actual->size(), " replayed"));
 }
 
 }  // namespace wattledger::testing

@@ -220,6 +220,9 @@ absl::StatusOr<StoredEvent> ReadStoredEvent(const ledger::EventStore& store, uin
 // holds the same rows in both stores; otherwise names the first difference.
 absl::Status SameDerivedFamilies(const ledger::EventStore& live,
                                  const ledger::EventStore& replayed);
+// The same for one family.
+absl::Status SameFamily(const ledger::EventStore& live, const ledger::EventStore& replayed,
+                        absl::string_view family);
 
 // A TestLedger opened with a domain projection (projections::Campus; a
 // template so this header stays free of projections/), with operator,
@@ -281,8 +284,9 @@ class CampusLedger {
 
   // Stops the ledger, replays its whole log (ReplayMode::kFull) into a fresh
   // store with a fresh projection, compares every derived family byte for
-  // byte, and reopens (with a new projection, so the reopen is tested too).
-  // Returns the replayed projection for state comparisons.
+  // byte, does the same for the state a state-only replay rebuilds (which
+  // skips derived events), and reopens (with a new projection, so the reopen
+  // is tested too). Returns the replayed projection for state comparisons.
   absl::StatusOr<std::unique_ptr<Projection>> ReplayAndReopen() {
     t_.ledger().Stop();
     auto replayed = std::make_unique<Projection>();
@@ -296,6 +300,21 @@ class CampusLedger {
       if (!summary.ok()) return summary.status();
       absl::Status same = SameDerivedFamilies(t_.ledger().store(), **target);
       if (!same.ok()) return same;
+    }
+    {
+      ledger::StoreOptions store_options;
+      store_options.create_if_missing = true;
+      auto target =
+          ledger::EventStore::Open(dir_.Sub(absl::StrCat("replay-", next_key_++)), store_options);
+      if (!target.ok()) return target.status();
+      Projection state_only;
+      ledger::ReplayOptions options;
+      options.mode = ledger::ReplayMode::kStateOnly;
+      auto summary = ledger::Replay(t_.ledger().store(), **target, {&state_only}, options);
+      if (!summary.ok()) return summary.status();
+      absl::Status same = SameFamily(t_.ledger().store(), **target, ledger::EventStore::kState);
+      if (!same.ok())
+        return absl::Status(same.code(), absl::StrCat("state-only: ", same.message()));
     }
     absl::Status reopened = Reopen();
     if (!reopened.ok()) return reopened;

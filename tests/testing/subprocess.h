@@ -50,11 +50,14 @@ class BackgroundProcess {
 
 // Starts `wattd_path --data data_dir` on a free loopback port and waits until
 // it listens; `address` is then its host:port. Empty `address` on failure
-// (the process's stderr says why).
+// (the process's stderr says why). `extra_args` follow; by default the meter
+// side is off, so a simulated building on this machine cannot feed a test
+// readings it does not expect.
 struct RunningWattd {
   std::unique_ptr<BackgroundProcess> process;
   std::string address;
 };
-RunningWattd StartWattd(const std::string& wattd_path, const std::string& data_dir);
+RunningWattd StartWattd(const std::string& wattd_path, const std::string& data_dir,
+                        const std::vector<std::string>& extra_args = {"--ingest=false"});
 
 }  // namespace wattledger::testing

@@ -5,9 +5,11 @@
 // --deposits_per_day deposits a day, and the ledger's day and month ticks,
 // for --days days of simulated time. `replay` then rebuilds the campus state
 // from that log alone (state-only replay, the path a restart or an auditor's
-// rebuild takes) and prints one JSON line: events, readings, seconds, rates,
-// and the process's peak resident memory. Run the two as separate processes
-// so the peak memory is the replay's own.
+// rebuild takes) and prints one JSON line: events, seconds to open the source
+// and to replay it (wall and CPU), rates, the process's peak resident memory,
+// and whether the rebuilt state equals the live state the generator left,
+// row for row and byte for byte. Run the two as separate processes so the
+// peak memory is the replay's own.
 #include <sys/resource.h>
 
 #include <atomic>
@@ -279,8 +281,17 @@ int Generate() {
   return pipeline.failures() == 0 ? 0 : 1;
 }
 
+// User + system CPU seconds this process has used so far.
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 int ReplayYear() {
   const std::string dir = absl::GetFlag(FLAGS_dir);
+  Steady::time_point open_begin = Steady::now();
   auto source = ledger::EventStore::Open(dir + "/ledger", {.mode = ledger::StoreMode::kReadOnly,
                                                            .create_if_missing = false,
                                                            .projection_families = {},
@@ -295,12 +306,19 @@ int ReplayYear() {
                                                       .create_if_missing = true,
                                                       .projection_families = {},
                                                       .env = nullptr});
+  if (!target.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(target.status().ToString()).c_str());
+    return 1;
+  }
+  double open_seconds = std::chrono::duration<double>(Steady::now() - open_begin).count();
   projections::Campus campus;
   ledger::ReplayOptions options;
   options.mode = ledger::ReplayMode::kStateOnly;
+  double cpu_begin = CpuSeconds();
   Steady::time_point begin = Steady::now();
   auto replayed = ledger::Replay(**source, **target, {&campus}, options);
   double seconds = std::chrono::duration<double>(Steady::now() - begin).count();
+  double cpu_seconds = CpuSeconds() - cpu_begin;
   if (!replayed.ok()) {
     std::fprintf(stderr, "%s\n", std::string(replayed.status().ToString()).c_str());
     return 1;
@@ -309,13 +327,19 @@ int ReplayYear() {
   getrusage(RUSAGE_SELF, &usage);
   int64_t balance = 0;
   for (const auto& room : campus.Rooms()) balance += room.balance_fen;
+  // The generator's ledger holds the live state its writer committed.
+  auto live = (*source)->Dump(ledger::EventStore::kState);
+  auto rebuilt = (*target)->Dump(ledger::EventStore::kState);
+  bool matches = live.ok() && rebuilt.ok() && *live == *rebuilt;
   std::printf(
-      "{\"replayed\":true,\"events\":%llu,\"seconds\":%.2f,\"events_per_s\":%.0f,"
-      "\"rooms\":%zu,\"total_balance_fen\":%lld,\"peak_rss_mib\":%.0f}\n",
-      static_cast<unsigned long long>(replayed->events), seconds,
+      "{\"replayed\":true,\"events\":%llu,\"open_seconds\":%.2f,\"seconds\":%.2f,"
+      "\"cpu_seconds\":%.2f,\"events_per_s\":%.0f,\"rooms\":%zu,\"total_balance_fen\":%lld,"
+      "\"state_rows\":%zu,\"state_matches_live\":%s,\"peak_rss_mib\":%.0f}\n",
+      static_cast<unsigned long long>(replayed->events), open_seconds, seconds, cpu_seconds,
       static_cast<double>(replayed->events) / seconds, campus.Rooms().size(),
-      static_cast<long long>(balance), static_cast<double>(usage.ru_maxrss) / 1024.0);
-  return 0;
+      static_cast<long long>(balance), rebuilt.ok() ? rebuilt->size() : 0,
+      matches ? "true" : "false", static_cast<double>(usage.ru_maxrss) / 1024.0);
+  return matches ? 0 : 1;
 }
 
 }  // namespace

@@ -34,6 +34,17 @@ int Refund();
 int Exchange();
 int Readings();
 int RoomShow();
+int ControlCut();
+int ControlRestore();
+int ControlClosePermit();
+int ControlKeepPower();
+int ControlKeepPowerClear();
+int ControlParams();
+int ControlShow();
+int DeviceStatusShow();
+// dlt645_command.cc: `dlt645 decode HEX` and `dlt645 encode read|control|time|write|address`.
+int Dlt645Decode(const std::string& hex);
+int Dlt645Encode(const std::string& what);
 int Import();    // import_command.cc
 int SeedDemo();  // seed_demo.cc
 // report_command.cc: `which` is consumption, deposits, refunds, settlement or balances.

@@ -44,6 +44,26 @@ Campus (signed with --key, sent to --server):
   import [--buildings F] [--gateways F] [--rooms F] [--occupants F] [--meters F]   all or nothing
   seed-demo --data DIR                         the demo campus (keys in DIR/keys, demo only)
 
+Meters (signed with --key, sent to --server; wattd delivers and records the outcome):
+  control cut|restore|close-permit|keep-power|keep-power-clear --meter ADDR --reason TEXT [--circuit 1]
+  control params --meter ADDR --reason TEXT [--load_limit_w W] [--malicious_step_w W]
+      [--malicious_pf_milli 950] [--recovery_minutes M] [--overdraft_fen N]
+      [--workday 'hh:mm,on|off|night[,W];...'] [--holiday ...]
+  control show [--data DIR] [--meter ADDR]     each meter's latest commands: pending, delivered, failed
+  device status [--data DIR] [--gateway G] [--meter ADDR]   online/offline/fault and error counters
+
+DL/T 645 frames (offline, nothing is sent; encode prints hex, decode one JSON line per frame):
+  dlt645 decode HEX                            FE preambles and junk skipped; bad frames as errors
+  dlt645 encode read --address 12DIGITS --di 00010000 [--circuit 1-4]
+  dlt645 encode control --address A --action trip|close-permit|close-direct|keep-power|keep-power-clear
+      [--valid-until YYYY-MM-DDThh:mm:ss]        (default: 10 minutes from now, local time)
+  dlt645 encode time [--at YYYY-MM-DDThh:mm:ss]  broadcast time sync to 999999999999 (default: now)
+  dlt645 encode write --address A --parameter NAME --value N [--circuit 1-4]
+      | --parameter workday-period|holiday-period --slot 1-8 --schedule hh:mm,on|off|night[,W]
+      | --di DI --value-hex HEX                  (names and units: ingest/dlt645/README.md)
+  dlt645 encode address                        read the address of the only meter on the bus
+  encode also takes [--password 02000000] [--operator-code 00000000] [--preamble 0-4]
+
 Reports (read from --data DIR, also while wattd runs; --format json|csv; dates are campus days):
   report consumption [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   report deposits    [--by cashier|channel|total] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
@@ -71,6 +91,10 @@ int main(int argc, char** argv) {
   std::string command = absl::StrJoin(words, " ");
 
   namespace w = wattledger::wattctl;
+  // `dlt645 decode HEX...` takes the frame as positional words (spaces allowed).
+  if (words.size() >= 2 && words[0] == "dlt645" && words[1] == "decode") {
+    return w::Dlt645Decode(absl::StrJoin(words.begin() + 2, words.end(), ""));
+  }
   const std::map<std::string, std::function<int()>> commands = {
       {"init", w::Init},
       {"keygen", w::Keygen},
@@ -96,6 +120,19 @@ int main(int argc, char** argv) {
       {"exchange", w::Exchange},
       {"readings", w::Readings},
       {"room show", w::RoomShow},
+      {"control cut", w::ControlCut},
+      {"control restore", w::ControlRestore},
+      {"control close-permit", w::ControlClosePermit},
+      {"control keep-power", w::ControlKeepPower},
+      {"control keep-power-clear", w::ControlKeepPowerClear},
+      {"control params", w::ControlParams},
+      {"control show", w::ControlShow},
+      {"device status", w::DeviceStatusShow},
+      {"dlt645 encode read", [] { return w::Dlt645Encode("read"); }},
+      {"dlt645 encode control", [] { return w::Dlt645Encode("control"); }},
+      {"dlt645 encode time", [] { return w::Dlt645Encode("time"); }},
+      {"dlt645 encode write", [] { return w::Dlt645Encode("write"); }},
+      {"dlt645 encode address", [] { return w::Dlt645Encode("address"); }},
       {"import", w::Import},
       {"seed-demo", w::SeedDemo},
       {"report consumption", [] { return w::Report("consumption"); }},

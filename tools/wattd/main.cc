@@ -1,6 +1,8 @@
 // wattd: the wattledger server. Opens the ledger under --data (verifying the
-// chain tail), serves the RPC interface on loopback, and on SIGTERM or SIGINT
-// stops admitting, drains the writer, writes a final checkpoint and exits.
+// chain tail), serves the RPC interface on loopback, runs the meter side
+// (polling the registered gateways, delivering control commands) once its
+// ingest key is registered, and on SIGTERM or SIGINT stops admitting, drains
+// the writer, writes a final checkpoint and exits.
 #include <signal.h>
 
 #include <filesystem>
@@ -13,9 +15,10 @@
 #include "ledger/period_ticker.h"
 #include "ledger/structured_log.h"
 #include "projections/calendar.h"
-#include "projections/campus.h"
+#include "projections/domain.h"
 #include "projections/reports/reports.h"
 #include "tools/common/cli.h"
+#include "tools/wattd/ingest_launcher.h"
 
 ABSL_FLAG(std::string, data, "data", "data directory, created by `wattctl init`");
 ABSL_FLAG(std::string, rpc_listen, "127.0.0.1:7600", "host:port of the Cap'n Proto RPC service");
@@ -27,6 +30,18 @@ ABSL_FLAG(int64_t, time_window_seconds, 300,
 ABSL_FLAG(uint64_t, checkpoint_every_events, 10000, "sign a checkpoint every N events");
 ABSL_FLAG(int64_t, checkpoint_every_seconds, 10, "or every T seconds when events arrived");
 ABSL_FLAG(int32_t, verify_threads, 2, "threads checking signatures");
+ABSL_FLAG(bool, ingest, true, "run the meter side (poll gateways, deliver commands)");
+ABSL_FLAG(std::string, ingest_key, "",
+          "the meter side's private key (default DATA/keys/ingest.pem; role ingest)");
+ABSL_FLAG(std::string, collector_listen, "127.0.0.1:9700",
+          "host:port where client-mode collectors connect and register (empty: none)");
+ABSL_FLAG(int32_t, sweep_seconds, 60, "seconds between the starts of a gateway's sweeps");
+ABSL_FLAG(int32_t, poll_timeout_ms, 500, "how long a meter has to answer one request");
+ABSL_FLAG(int32_t, poll_retries, 2, "further attempts after a timeout or a bad reply");
+ABSL_FLAG(std::string, meter_password, "02000000",
+          "DL/T 645 password for writes and remote control: level then P0..P2, 8 hex digits");
+ABSL_FLAG(std::string, meter_operator, "00000000", "DL/T 645 operator code, 8 hex digits");
+ABSL_FLAG(int32_t, ingest_stats_seconds, 60, "how often the meter side logs its counters");
 
 namespace wattledger {
 namespace {
@@ -52,8 +67,8 @@ int Run() {
   options.checkpoint_every_events = absl::GetFlag(FLAGS_checkpoint_every_events);
   options.checkpoint_every_us = absl::GetFlag(FLAGS_checkpoint_every_seconds) * 1'000'000;
   options.verify_threads = absl::GetFlag(FLAGS_verify_threads);
-  projections::Campus campus;
-  options.projections = {&campus};
+  projections::Domain domain;
+  options.projections = {&domain};
   options.projection_families = projections::reports::ReportFamilies();
   auto opened = ledger::Ledger::Open(options);
   if (!opened.ok()) return Fatal("ledger_open_failed", opened.status());
@@ -77,6 +92,26 @@ int Run() {
               [](int64_t t) { return projections::DayStartUs(t) + projections::kMicrosPerDay; },
           .is_month_start = [](int64_t t) { return projections::MonthStartUs(t) == t; }});
 
+  std::unique_ptr<tools::IngestLauncher> ingest;
+  if (absl::GetFlag(FLAGS_ingest)) {
+    ingest::IngestOptions ingest_options;
+    ingest_options.collector_listen = absl::GetFlag(FLAGS_collector_listen);
+    ingest_options.stats_every = std::chrono::seconds(absl::GetFlag(FLAGS_ingest_stats_seconds));
+    ingest::IngestSettings& settings = ingest_options.settings;
+    settings.sweep_interval = std::chrono::seconds(absl::GetFlag(FLAGS_sweep_seconds));
+    settings.poll.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_poll_timeout_ms));
+    settings.poll.retries = absl::GetFlag(FLAGS_poll_retries);
+    auto password = ingest::dlt645::ParseHex4(absl::GetFlag(FLAGS_meter_password));
+    auto operator_code = ingest::dlt645::ParseHex4(absl::GetFlag(FLAGS_meter_operator));
+    if (!password.ok()) return Fatal("bad_meter_password", password.status());
+    if (!operator_code.ok()) return Fatal("bad_meter_operator", operator_code.status());
+    settings.poll.credentials = {*password, *operator_code};
+    std::string ingest_key = absl::GetFlag(FLAGS_ingest_key);
+    if (ingest_key.empty()) ingest_key = data + "/keys/ingest.pem";
+    ingest = std::make_unique<tools::IngestLauncher>(
+        *ledger, domain, ingest_key, absl::GetFlag(FLAGS_passphrase_file), ingest_options);
+  }
+
   auto server = rpc::RpcServer::Start(
       *ledger, rpc::RpcServerOptions{.listen = absl::GetFlag(FLAGS_rpc_listen)});
   if (!server.ok()) return Fatal("rpc_start_failed", server.status());
@@ -93,6 +128,7 @@ int Run() {
   LogEvent("info", "stopping",
            {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
   (*server)->Stop();
+  ingest.reset();
   ticker.reset();
   absl::Status reports_status = (*reports)->Stop();
   if (!reports_status.ok())
