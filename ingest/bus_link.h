@@ -10,14 +10,18 @@
 // Runs on one executor (the gateway's coroutine); not thread-safe.
 #pragma once
 
-#include <array>
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+// clang-format off
+#include <utility>
 #include <boost/asio/awaitable.hpp>
+// clang-format on
+
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <utility>  // before Boost 1.74's awaitable.hpp, which uses std::exchange without it
 #include <vector>
 
 #include "absl/status/statusor.h"
