@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(const std::string& 
   // WAL grew by gigabytes a week, and every open replayed all of it. Past this
   // much WAL, RocksDB flushes the families that hold the oldest file.
   db_options.max_total_wal_size = kWalBytesMax;
+  db_options.advise_random_on_open = !options.sequential_reads;
   db_options.max_open_files = options.mode == StoreMode::kSecondary ? -1 : 1000;
   // Every submission looks up its idempotency key, and nearly all are new:
   // a bloom filter answers those misses without reading table blocks.

@@ -52,6 +52,11 @@ struct StoreOptions {
   std::vector<std::string> projection_families;
   // The OS as RocksDB sees it; tests inject failing disks. Not owned.
   rocksdb::Env* env = nullptr;
+  // The caller will read the log mostly front to back (a replay, a verify):
+  // let the OS read ahead in the table files instead of advising it that
+  // reads are random, which turns a replay of a log not in the page cache
+  // into millions of small synchronous disk reads.
+  bool sequential_reads = false;
 };
 
 class EventStore {

@@ -23,6 +23,7 @@ ledger::Applied Domain::Apply(const ledger::PendingEvent& event, ledger::StateWr
     ledger::Applied more = part->Apply(event, writer);
     if (applied.result.empty()) applied.result = std::move(more.result);
     for (std::string& body : more.derived_bodies) applied.derived_bodies.push_back(std::move(body));
+    applied.derived_unbuilt += more.derived_unbuilt;
   }
   return applied;
 }

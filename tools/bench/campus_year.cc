@@ -295,7 +295,8 @@ int ReplayYear() {
   auto source = ledger::EventStore::Open(dir + "/ledger", {.mode = ledger::StoreMode::kReadOnly,
                                                            .create_if_missing = false,
                                                            .projection_families = {},
-                                                           .env = nullptr});
+                                                           .env = nullptr,
+                                                           .sequential_reads = true});
   if (!source.ok()) {
     std::fprintf(stderr, "%s\n", std::string(source.status().ToString()).c_str());
     return 1;

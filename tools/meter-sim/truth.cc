@@ -81,15 +81,14 @@ void AppendGateway(std::string& out, const GatewayTruth& g) {
                   ",\"address\":", JsonString(g.address),
                   ",\"registration\":", JsonString(g.spec.registration_id),
                   ",\"meters\":", g.circuits.size(), ",\"connections\":", g.connections);
-  absl::StrAppend(&out, ",\"bus\":{\"requests\":", b.requests, ",\"replies\":", b.replies,
-                  ",\"abnormal_replies\":", b.abnormal_replies, ",\"no_meter\":", b.no_meter,
-                  ",\"collisions\":", b.collisions, ",\"unpowered\":", b.unpowered,
-                  ",\"broadcasts\":", b.broadcasts,
-                  ",\"time_syncs_refused\":", b.time_syncs_refused, ",\"dropped\":", b.dropped,
-                  ",\"garbled\":", b.garbled, ",\"bad_checksum\":", b.bad_checksum,
-                  ",\"wrong_address\":", b.wrong_address, ",\"delayed\":", b.delayed,
-                  ",\"energy_answers\":", b.energy_answers,
-                  ",\"remote_controls\":", b.remote_controls, "}");
+  absl::StrAppend(
+      &out, ",\"bus\":{\"requests\":", b.requests, ",\"replies\":", b.replies,
+      ",\"abnormal_replies\":", b.abnormal_replies, ",\"no_meter\":", b.no_meter,
+      ",\"collisions\":", b.collisions, ",\"unpowered\":", b.unpowered,
+      ",\"broadcasts\":", b.broadcasts, ",\"time_syncs_refused\":", b.time_syncs_refused,
+      ",\"dropped\":", b.dropped, ",\"garbled\":", b.garbled, ",\"bad_checksum\":", b.bad_checksum,
+      ",\"wrong_address\":", b.wrong_address, ",\"delayed\":", b.delayed,
+      ",\"energy_answers\":", b.energy_answers, ",\"remote_controls\":", b.remote_controls, "}");
   absl::StrAppend(&out, ",\"link\":{\"connections\":", l.connections, ",\"refused\":", l.refused,
                   ",\"connect_failures\":", l.connect_failures, ",\"disconnects\":", l.disconnects,
                   ",\"frames\":", l.frames, ",\"bad_frames\":", l.bad_frames,
