@@ -308,6 +308,35 @@ Awaitable<void> GatewaySession::ObservePoll(const MeterCircuit& meter, const Pol
   if (appended.ok()) health.Recorded(change->state);
 }
 
+Awaitable<bool> GatewaySession::ReadTripIfNewlyOpen(const MeterCircuit& meter,
+                                                    const std::string& circuit_key,
+                                                    MeterSample& sample, LinkCounters& counters) {
+  if (!sample.relay_open) {
+    relay_open_.erase(circuit_key);
+    co_return true;
+  }
+  const bool was_open = !relay_open_.insert(circuit_key).second;
+  if (was_open || without_trip_record_.contains(circuit_key)) co_return true;
+  auto record = co_await ReadLastSelfTrip(*link_, meter.wire, meter.circuit,
+                                          service_.settings().poll, counters);
+  if (record.ok()) {
+    sample.last_trip = *record;
+    co_return true;
+  }
+  if (record.status().code() == absl::StatusCode::kUnavailable) co_return false;
+  // Evidence is a bonus: a meter without the record, or silent, leaves it absent.
+  if (dlt645::ErrorOf(record.status()) == dlt645::Error::kAbnormalReply &&
+      (dlt645::MeterErrorWordOf(record.status()) & dlt645::kMeterErrorNoData) != 0) {
+    without_trip_record_.insert(circuit_key);
+  }
+  ledger::LogEvent("info", "self_trip_unread",
+                   {{"gateway", config_.gateway_id},
+                    {"meter", meter.address},
+                    {"circuit", static_cast<uint64_t>(meter.circuit)},
+                    {"status", record.status().ToString()}});
+  co_return true;
+}
+
 Awaitable<void> GatewaySession::Sweep() {
   sweep_requested_ = false;
   if (meters_ == nullptr || meters_->empty()) co_return;
@@ -330,6 +359,10 @@ Awaitable<void> GatewaySession::Sweep() {
         co_await PollCircuit(*link_, meter.wire, meter.address, meter.circuit,
                              service_.settings().poll, service_.clock(), counters, snapshot);
     if (!snapshot) without_snapshot_.insert(circuit_key);
+    bool link_lost = result.error.code() == absl::StatusCode::kUnavailable;
+    if (result.sample.has_value()) {
+      link_lost = !co_await ReadTripIfNewlyOpen(meter, circuit_key, *result.sample, counters);
+    }
     stats.requests.fetch_add(counters.requests - before.requests);
     stats.timeouts.fetch_add(counters.timeouts - before.timeouts);
     stats.checksum_errors.fetch_add(counters.checksum_errors - before.checksum_errors);
@@ -338,6 +371,7 @@ Awaitable<void> GatewaySession::Sweep() {
     if (result.error.code() == absl::StatusCode::kUnavailable) break;  // the link is gone
     if (result.sample.has_value()) samples.push_back(std::move(*result.sample));
     co_await ObservePoll(meter, result);
+    if (link_lost) break;  // lost while reading the trip record: the reading stands
   }
   if (samples.empty()) co_return;
   // The batch is appended even when the link dropped mid-sweep: what was

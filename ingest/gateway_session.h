@@ -93,6 +93,11 @@ class GatewaySession {
   Awaitable<void> RecordGateway(schema::LinkState state, const std::string& detail,
                                 const std::string& peer);
   Awaitable<void> ObservePoll(const MeterCircuit& meter, const PollResult& result);
+  // Keeps the circuit's relay state; when `sample` shows the relay newly
+  // open, reads the meter's last self-trip record into it (left absent when
+  // the meter has none or does not answer). False when the link was lost.
+  Awaitable<bool> ReadTripIfNewlyOpen(const MeterCircuit& meter, const std::string& circuit_key,
+                                      MeterSample& sample, LinkCounters& counters);
   // Sleeps until `until` or Wake()/Stop().
   Awaitable<void> Sleep(std::chrono::steady_clock::time_point until);
   LinkHealth& HealthOf(const std::string& address);
@@ -110,6 +115,11 @@ class GatewaySession {
   std::map<std::string, LinkHealth> health_;   // by meter address
   std::map<uint64_t, Delivery> deliveries_;    // by command seq
   std::set<std::string> without_snapshot_;     // "<address>/<circuit>" read with six DIs
+  // "<address>/<circuit>" whose last reading showed the relay open; unknown
+  // (after a restart) counts as closed, so the first open reading reads the
+  // trip record.
+  std::set<std::string> relay_open_;
+  std::set<std::string> without_trip_record_;  // answered "no requested data" for 04C200cc
   uint64_t delivered_generation_ = ~0ull;
   int64_t last_sweep_started_us_ = 0;
   std::chrono::steady_clock::time_point last_time_sync_{};

@@ -40,6 +40,16 @@ std::string ReadingsBatchBody(const std::string& gateway_id, int64_t sweep_start
                   reading.setPowerW(sample.power_w);
                   reading.setPowerFactorMilli(sample.power_factor_milli);
                   reading.setRelayOpen(sample.relay_open);
+                  if (sample.last_trip.has_value()) {
+                    const MeterTripRecord& record = *sample.last_trip;
+                    auto trip = reading.initLastTrip();
+                    trip.setReason(record.reason);
+                    trip.setAtUs(record.at_us);
+                    trip.setPowerBeforeW(record.power_before_w);
+                    trip.setPowerW(record.power_w);
+                    trip.setPowerFactorMilli(record.power_factor_milli);
+                    trip.setTripCount(record.trip_count);
+                  }
                 }
               });
 }

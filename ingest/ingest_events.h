@@ -12,12 +12,24 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ledger/schema/event.capnp.h"
 
 namespace wattledger::ingest {
+
+// The meter's record of its last self-trip (Reading.lastTrip), in the
+// ledger's units: the meter's local time already converted to Unix time.
+struct MeterTripRecord {
+  schema::MeterTripReason reason = schema::MeterTripReason::UNKNOWN;
+  int64_t at_us = 0;
+  int32_t power_before_w = 0;
+  int32_t power_w = 0;
+  int32_t power_factor_milli = 0;
+  uint32_t trip_count = 0;
+};
 
 // One meter circuit's values from one sweep, in the ledger's integer units.
 struct MeterSample {
@@ -30,6 +42,8 @@ struct MeterSample {
   int32_t power_w = 0;
   int32_t power_factor_milli = 0;
   bool relay_open = false;
+  // Read only in the sweep that first sees the relay open (GatewaySession).
+  std::optional<MeterTripRecord> last_trip;
 };
 
 // Communication counters of one meter since the ingest service started.

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ledger/limits.h"
@@ -42,8 +44,9 @@ class IngestServiceTest : public ::testing::Test {
   // Registry: building B01, gateways G1 (server) and G2 (client), one room
   // and one meter per (gateway, n); then the simulator and the service.
   // `snapshot`: the meters answer the vendor reading snapshot (else wattd
-  // reads six standard DIs per meter).
-  void Start(meter_sim::FaultOptions faults = {}, bool snapshot = true) {
+  // reads six standard DIs per meter); `trip_record`: they answer the vendor
+  // last-self-trip record.
+  void Start(meter_sim::FaultOptions faults = {}, bool snapshot = true, bool trip_record = true) {
     Ok(c_.AsOperator(testing::BuildingBody(c_.Key("b"), now(), "B01")));
     Ok(c_.AsOperator(testing::TariffBody(c_.Key("t"), now(), "staff", now(), {{0, 5880}}, 0)));
     for (int n = 0; n < 2 * kMetersPerGateway; ++n) {
@@ -77,6 +80,7 @@ class IngestServiceTest : public ::testing::Test {
     sim.simulation.start_us = now();
     sim.bus.faults = faults;
     sim.bus.reading_snapshot = snapshot;
+    sim.bus.self_trip_record = trip_record;
     sim.collector.backoff_initial_ms = 50;
     sim.collector.backoff_max_ms = 200;
     sim.tick_interval_ms = 50;
@@ -186,6 +190,45 @@ class IngestServiceTest : public ::testing::Test {
     return states;
   }
 
+  // Sets the meter's malicious-load power to 800 W and switches a 1500 W
+  // kettle on top of what its room draws, now: the meter trips at once.
+  // Returns the load metered just before.
+  meter_sim::Load SwitchOnAKettle(const std::string& gateway, const std::string& address) {
+    meter_sim::Load before;
+    absl::Status done = simulator_->bus(gateway)->WithMeter(
+        address, 1, sim_clock_.NowUs(), [&before](meter_sim::MeterModel& meter) {
+          meter_sim::MeterParameters parameters = meter.parameters();
+          parameters.malicious_power_w = 800;
+          meter.SetParameters(parameters);
+          before = meter.metered_load();
+          meter.ForceLoad(meter_sim::Load{.active_w = before.active_w + 1500,
+                                          .reactive_var = before.reactive_var});
+        });
+    EXPECT_TRUE(done.ok()) << done;
+    return before;
+  }
+
+  // `address`'s reading in each ReadingsBatch of the log that has one, in log order.
+  std::vector<ledger::ParsedBody> BatchesWith(const std::string& address) {
+    std::vector<ledger::ParsedBody> out;
+    for (auto& body : Events(schema::EventBody::READINGS_BATCH)) {
+      bool has = false;
+      for (auto reading : body.get().getReadingsBatch().getReadings()) {
+        has |= reading.getMeterAddress() == address;
+      }
+      if (has) out.push_back(std::move(body));
+    }
+    return out;
+  }
+  static schema::Reading::Reader ReadingOf(const ledger::ParsedBody& batch,
+                                           const std::string& address) {
+    for (auto reading : batch.get().getReadingsBatch().getReadings()) {
+      if (reading.getMeterAddress() == address) return reading;
+    }
+    ADD_FAILURE() << "no reading of " << address;
+    return batch.get().getReadingsBatch().getReadings()[0];
+  }
+
   testing::CampusLedger<projections::Domain> c_;
   meter_sim::ManualSimClock sim_clock_{testing::kTestEpochUs};
   meter_sim::EventLog sim_log_{nullptr};
@@ -269,6 +312,66 @@ TEST_F(IngestServiceTest, AnOperatorCutReachesItsMeterAndIsConfirmedOnce) {
   EXPECT_TRUE(Truth().at(g1_meter).relay_closed);
 }
 
+TEST_F(IngestServiceTest, AMeterThatTripsItselfCarriesItsTripRecordInTheNextReadingOnly) {
+  Start();
+  const std::string meter = MeterAddress(1);  // on G1, seen closed by the first sweep
+  const int64_t trip_us = sim_clock_.NowUs();
+  const meter_sim::Load before = SwitchOnAKettle("G1", meter);
+  ASSERT_FALSE(Truth().at(meter).relay_closed);
+  const size_t batches_before = BatchesWith(meter).size();
+
+  SweepOnce();
+  std::vector<ledger::ParsedBody> batches = BatchesWith(meter);
+  ASSERT_EQ(batches.size(), batches_before + 1);
+  schema::Reading::Reader reading = ReadingOf(batches.back(), meter);
+  EXPECT_TRUE(reading.getRelayOpen());
+  EXPECT_EQ(reading.getPowerW(), 0);
+  ASSERT_TRUE(reading.hasLastTrip());
+  schema::MeterTrip::Reader trip = reading.getLastTrip();
+  EXPECT_EQ(trip.getReason(), schema::MeterTripReason::MALICIOUS_LOAD);
+  EXPECT_EQ(trip.getPowerBeforeW(), before.active_w);
+  EXPECT_EQ(trip.getPowerW(), before.active_w + 1500);
+  EXPECT_GE(trip.getPowerFactorMilli(), 950);
+  EXPECT_EQ(trip.getTripCount(), Truth().at(meter).trip_count);
+  EXPECT_GE(trip.getTripCount(), 1u);
+  // The meter's clock (campus time, to the second) back in Unix time.
+  EXPECT_LE(std::abs(trip.getAtUs() - trip_us), 1'000'000) << trip.getAtUs() << " vs " << trip_us;
+  // Nobody else tripped: no other reading carries a record.
+  for (auto other : batches.back().get().getReadingsBatch().getReadings()) {
+    if (other.getMeterAddress() != meter) {
+      EXPECT_FALSE(other.hasLastTrip()) << std::string(other.getMeterAddress());
+    }
+  }
+
+  // Still open at the next sweep: the record is not read or carried again.
+  const uint64_t requests = service_->stats().requests.load();
+  SweepOnce();
+  batches = BatchesWith(meter);
+  reading = ReadingOf(batches.back(), meter);
+  EXPECT_TRUE(reading.getRelayOpen());
+  EXPECT_FALSE(reading.hasLastTrip());
+  // One snapshot read per meter circuit on each gateway, nothing more.
+  EXPECT_EQ(service_->stats().requests.load() - requests, meters_.size());
+}
+
+TEST_F(IngestServiceTest, AMeterWithoutATripRecordStillHasItsReading) {
+  Start({}, /*snapshot=*/true, /*trip_record=*/false);
+  const std::string meter = MeterAddress(kMetersPerGateway + 1);  // on G2
+  SwitchOnAKettle("G2", meter);
+  const uint64_t abnormal = service_->stats().abnormal_replies.load();
+  SweepOnce();
+  std::vector<ledger::ParsedBody> batches = BatchesWith(meter);
+  ASSERT_FALSE(batches.empty());
+  schema::Reading::Reader reading = ReadingOf(batches.back(), meter);
+  EXPECT_TRUE(reading.getRelayOpen());
+  EXPECT_FALSE(reading.hasLastTrip());
+  EXPECT_EQ(service_->stats().abnormal_replies.load(), abnormal + 1);  // "no requested data"
+  // The meter stays online: its answer was an answer.
+  auto status = c_.campus().devices().Meter(meter);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->state, LinkState::ONLINE);
+}
+
 TEST_F(IngestServiceTest, GarbledRepliesAndADroppedCollectorLoseAndDoubleCountNothing) {
   meter_sim::FaultOptions faults;
   faults.garble_ppm = 100'000;  // 10% of replies have a byte changed
@@ -306,6 +409,162 @@ TEST_F(IngestServiceTest, GarbledRepliesAndADroppedCollectorLoseAndDoubleCountNo
   service_->Stop();
   auto replayed = c_.ReplayAndReopen();
   ASSERT_TRUE(replayed.ok()) << replayed.status();
+}
+
+// --- The control loop: the policies decide, the meter side delivers -----------
+
+class ControlLoopTest : public IngestServiceTest {
+ protected:
+  // Forces the room's load on `address` (resistive); nullopt: back to the profile.
+  meter_sim::Load ForceLoad(const std::string& gateway, const std::string& address,
+                            std::optional<int32_t> extra_w) {
+    meter_sim::Load before;
+    absl::Status done = simulator_->bus(gateway)->WithMeter(
+        address, 1, sim_clock_.NowUs(), [&](meter_sim::MeterModel& meter) {
+          before = meter.metered_load();
+          if (extra_w.has_value()) {
+            meter.ForceLoad(meter_sim::Load{.active_w = before.active_w + *extra_w,
+                                            .reactive_var = before.reactive_var});
+          } else {
+            meter.ForceLoad(std::nullopt);
+          }
+        });
+    EXPECT_TRUE(done.ok()) << done;
+    return before;
+  }
+  // Sweeps every gateway after moving both clocks on by `advance_us`.
+  void SweepAfter(int64_t advance_us) {
+    c_.t().clock().Advance(advance_us);
+    sim_clock_.Advance(advance_us);
+    uint64_t before = service_->stats().sweeps.load();
+    service_->RequestSweep();
+    ASSERT_TRUE(WaitFor([&] { return service_->stats().sweeps.load() >= before + 2; }))
+        << service_->StatsJson();
+  }
+  // The policy-derived relay commands to `address` in the log: (action, origin).
+  std::vector<std::pair<schema::RelayAction, std::string>> DerivedRelays(
+      const std::string& address) {
+    std::vector<std::pair<schema::RelayAction, std::string>> out;
+    for (auto& body : Events(schema::EventBody::CONTROL_COMMANDED)) {
+      auto command = body.get().getControlCommanded();
+      if (command.getMeterAddress() != address ||
+          command.which() != schema::ControlCommanded::RELAY || command.getOrigin() == "operator")
+        continue;
+      out.emplace_back(command.getRelay(), command.getOrigin());
+    }
+    return out;
+  }
+  bool AllDelivered(const std::string& address) {
+    for (const auto& entry : c_.campus().control().ForMeter(address)) {
+      if (entry.state != projections::CommandState::kDelivered) return false;
+    }
+    return true;
+  }
+};
+
+TEST_F(ControlLoopTest, ARoomThatRunsDryIsCutWithinOneSweepAndADepositRestoresIt) {
+  Start();
+  const std::string meter = MeterAddress(0);  // room B01-101, on G1
+  // 1000 CNY/kWh from now on: a quarter hour of 2 kW (500 Wh) empties the
+  // room's 100 CNY; the other rooms' standby loads do not.
+  Ok(c_.AsOperator(
+      testing::TariffBody(c_.Key("t"), now(), "staff", now() + 1, {{0, 10'000'000}}, 0)));
+  ForceLoad("G1", meter, 2000);
+  SweepOnce();
+  // The cut was derived with the readings that emptied the account and is
+  // carried out before the next sweep.
+  ASSERT_TRUE(c_.campus().policies().ForRoom("B01-101")->arrears_cut);
+  ASSERT_TRUE(WaitFor([&] { return !Truth().at(meter).relay_closed && AllDelivered(meter); }))
+      << service_->StatsJson();
+  EXPECT_TRUE(Truth().at(MeterAddress(1)).relay_closed);
+
+  Ok(c_.t().Deposit("B01-101", 500'000));
+  ASSERT_TRUE(WaitFor([&] { return Truth().at(meter).relay_closed && AllDelivered(meter); }))
+      << service_->StatsJson();
+  EXPECT_EQ(DerivedRelays(meter), (std::vector<std::pair<schema::RelayAction, std::string>>{
+                                      {schema::RelayAction::TRIP, "arrears"},
+                                      {schema::RelayAction::CLOSE_DIRECT, "arrears"}}));
+  // The next sweep sees the relay closed and decides nothing new.
+  SweepOnce();
+  EXPECT_EQ(DerivedRelays(meter).size(), 2u);
+}
+
+TEST_F(ControlLoopTest, AHeaterTripsTheRoomWithEvidenceAndItRecoversAfterTheDelay) {
+  Start();
+  const std::string meter = MeterAddress(0);
+  Ok(c_.AsOperator(MakeBody(c_.Key("policy"), now(), "policy:room:B01-101", [](auto body) {
+    auto set = body.initControlPolicySet();
+    set.setScope("room:B01-101");
+    set.setReason("no heaters in B01");
+    auto policy = set.initPolicy();
+    policy.setReminderBelowFen(1000);
+    policy.setWarningBelowFen(300);
+    policy.setMaliciousStepW(800);
+    policy.setMaliciousPfMilli(950);
+    policy.setRecoveryDelayMinutes(1);
+  })));
+  // The policy's parameters reach the meter.
+  ASSERT_TRUE(WaitFor([&] {
+    return AllDelivered(meter) && !c_.campus().control().ForMeter(meter).empty();
+  })) << service_->StatsJson();
+  meter_sim::Load before = ForceLoad("G1", meter, 1500);  // a kettle: the meter trips at once
+  ForceLoad("G1", meter, std::nullopt);                   // and it is switched off again
+  ASSERT_FALSE(Truth().at(meter).relay_closed);
+  SweepAfter(10'000'000);
+
+  auto violations = Events(schema::EventBody::VIOLATION_RECORDED);
+  ASSERT_EQ(violations.size(), 1u);
+  auto v = violations[0].get().getViolationRecorded();
+  EXPECT_EQ(v.getRoomId(), "B01-101");
+  EXPECT_EQ(v.getKind(), schema::ViolationKind::MALICIOUS_LOAD);
+  EXPECT_EQ(v.getAction(), "tripped by the meter");
+  EXPECT_EQ(v.getPowerBeforeW(), before.active_w);
+  EXPECT_EQ(v.getPowerAfterW(), before.active_w + 1500);
+  EXPECT_GE(v.getPowerFactorMilli(), 950);
+  EXPECT_EQ(v.getRecoveryAtUs(), v.getAtUs() + 60'000'000);
+  EXPECT_TRUE(DerivedRelays(meter).empty());  // the meter acted; the server only records
+
+  // A minute later the meter has closed by itself, and the next sweep shows it.
+  SweepAfter(61'000'000);
+  EXPECT_TRUE(Truth().at(meter).relay_closed);
+  EXPECT_FALSE(ReadingOf(BatchesWith(meter).back(), meter).getRelayOpen());
+  EXPECT_EQ(Events(schema::EventBody::VIOLATION_RECORDED).size(), 1u);
+}
+
+TEST_F(ControlLoopTest, ACollectorThatDropsCommandsRaisesAControlFailureAlarmUntilOneTakes) {
+  Start();
+  const std::string meter = MeterAddress(1);  // on G1
+  const std::string alarm_id = "controlFailure/meter:" + meter;
+  auto open_alarm = [&] {
+    for (const auto& alarm : c_.campus().alarms().Open()) {
+      if (alarm.id == alarm_id) return true;
+    }
+    return false;
+  };
+  simulator_->bus("G1")->SetDropCommands(true);
+  auto cut = c_.AsOperator(Relay(meter, schema::RelayAction::TRIP));
+  Ok(cut);
+  ASSERT_TRUE(WaitFor([&] {
+    auto entry = Entry(cut->seq);
+    return entry && entry->state == projections::CommandState::kFailed;
+  })) << service_->StatsJson();
+  ASSERT_TRUE(WaitFor(open_alarm));
+  EXPECT_TRUE(Truth().at(meter).relay_closed);  // the trip did not take
+
+  simulator_->bus("G1")->SetDropCommands(false);
+  auto again = c_.AsOperator(Relay(meter, schema::RelayAction::TRIP));
+  Ok(again);
+  ASSERT_TRUE(WaitFor([&] {
+    auto entry = Entry(again->seq);
+    return entry && entry->state == projections::CommandState::kDelivered;
+  })) << service_->StatsJson();
+  EXPECT_FALSE(open_alarm());
+  EXPECT_FALSE(Truth().at(meter).relay_closed);
+  bool cleared = false;
+  for (const auto& alarm : c_.campus().alarms().History(100)) {
+    cleared = cleared || (alarm.id == alarm_id && !alarm.open());
+  }
+  EXPECT_TRUE(cleared);
 }
 
 }  // namespace

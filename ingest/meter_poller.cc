@@ -30,15 +30,13 @@ void Count(const absl::Status& status, LinkCounters& counters) {
   }
 }
 
-// Reads one DI and returns its value bytes.
-Awaitable<absl::StatusOr<std::vector<uint8_t>>> ReadValue(BusLink& link,
-                                                          const dlt645::Address& address,
-                                                          dlt645::DataId standard, uint8_t circuit,
-                                                          const PollSettings& settings,
-                                                          LinkCounters& counters) {
-  auto id = dlt645::CircuitDataId(standard, circuit);
-  if (!id.ok()) co_return id.status();
-  dlt645::Frame request = dlt645::ReadRequest(address, *id);
+// Reads the DI `id` and returns its value bytes.
+Awaitable<absl::StatusOr<std::vector<uint8_t>>> ReadDataId(BusLink& link,
+                                                           const dlt645::Address& address,
+                                                           dlt645::DataId id,
+                                                           const PollSettings& settings,
+                                                           LinkCounters& counters) {
+  dlt645::Frame request = dlt645::ReadRequest(address, id);
   auto reply = co_await Transact(link, request, settings, counters);
   if (!reply.ok()) co_return reply.status();
   auto parsed = dlt645::ParseReadReply(request, *reply);
@@ -47,6 +45,33 @@ Awaitable<absl::StatusOr<std::vector<uint8_t>>> ReadValue(BusLink& link,
     co_return parsed.status();
   }
   co_return std::move(parsed->value);
+}
+
+// Reads the standard DI `standard` of `circuit` and returns its value bytes.
+Awaitable<absl::StatusOr<std::vector<uint8_t>>> ReadValue(BusLink& link,
+                                                          const dlt645::Address& address,
+                                                          dlt645::DataId standard, uint8_t circuit,
+                                                          const PollSettings& settings,
+                                                          LinkCounters& counters) {
+  auto id = dlt645::CircuitDataId(standard, circuit);
+  if (!id.ok()) co_return id.status();
+  co_return co_await ReadDataId(link, address, *id, settings, counters);
+}
+
+schema::MeterTripReason LedgerReason(dlt645::SelfTripReason reason) {
+  switch (reason) {
+    case dlt645::SelfTripReason::kLoadLimit:
+      return schema::MeterTripReason::LOAD_LIMIT;
+    case dlt645::SelfTripReason::kMaliciousLoad:
+      return schema::MeterTripReason::MALICIOUS_LOAD;
+    case dlt645::SelfTripReason::kScheduleOff:
+      return schema::MeterTripReason::SCHEDULE;
+    case dlt645::SelfTripReason::kNightLimit:
+      return schema::MeterTripReason::NIGHT_LIMIT;
+    case dlt645::SelfTripReason::kNone:
+      break;
+  }
+  return schema::MeterTripReason::UNKNOWN;
 }
 
 }  // namespace
@@ -60,6 +85,33 @@ dlt645::DateTime CampusDateTime(int64_t unix_us) {
                           .hour = civil.hour(),
                           .minute = civil.minute(),
                           .second = civil.second()};
+}
+
+int64_t CampusUnixMicros(const dlt645::DateTime& time) {
+  absl::CivilSecond civil(time.year, time.month, time.day, time.hour, time.minute, time.second);
+  return absl::ToUnixMicros(
+      absl::FromCivil(civil, absl::FixedTimeZone(projections::kCampusUtcOffsetSeconds)));
+}
+
+Awaitable<absl::StatusOr<std::optional<MeterTripRecord>>> ReadLastSelfTrip(
+    BusLink& link, const dlt645::Address& address, uint8_t circuit, const PollSettings& settings,
+    LinkCounters& counters) {
+  auto id = dlt645::SelfTripDataId(circuit);
+  if (!id.ok()) co_return id.status();
+  auto value = co_await ReadDataId(link, address, *id, settings, counters);
+  if (!value.ok()) co_return value.status();
+  auto decoded = dlt645::DecodeSelfTripRecord(*value);
+  if (!decoded.ok()) co_return decoded.status();
+  if (decoded->reason == dlt645::SelfTripReason::kNone || !decoded->at.has_value()) {
+    co_return std::optional<MeterTripRecord>();
+  }
+  co_return std::optional<MeterTripRecord>(
+      MeterTripRecord{.reason = LedgerReason(decoded->reason),
+                      .at_us = CampusUnixMicros(*decoded->at),
+                      .power_before_w = decoded->power_before_w,
+                      .power_w = decoded->power_w,
+                      .power_factor_milli = decoded->power_factor_milli,
+                      .trip_count = decoded->trip_count});
 }
 
 Awaitable<absl::StatusOr<dlt645::Frame>> Transact(BusLink& link, const dlt645::Frame& request,

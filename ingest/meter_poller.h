@@ -53,8 +53,20 @@ Awaitable<absl::StatusOr<dlt645::RunStatus3>> ReadRunStatus(BusLink& link,
                                                             const PollSettings& settings,
                                                             LinkCounters& counters);
 
+// Reads the circuit's record of its last self-trip (vendor DI 04C200cc, one
+// request with the usual retries), its time converted from the meter's clock
+// (campus time) to Unix µs. nullopt when the meter never tripped. Errors as
+// a poll's: kUnavailable when the link is lost; a codec status otherwise (an
+// abnormal reply with "no requested data" from a meter without the record,
+// kTimeout, a malformed record). Counted in `counters` like any request.
+Awaitable<absl::StatusOr<std::optional<MeterTripRecord>>> ReadLastSelfTrip(
+    BusLink& link, const dlt645::Address& address, uint8_t circuit, const PollSettings& settings,
+    LinkCounters& counters);
+
 // The campus civil time (UTC+8, projections/calendar.h) of `unix_us`, as
 // meters keep it.
 dlt645::DateTime CampusDateTime(int64_t unix_us);
+// The inverse: Unix µs of a campus civil time (a meter's clock reading).
+int64_t CampusUnixMicros(const dlt645::DateTime& time);
 
 }  // namespace wattledger::ingest

@@ -37,6 +37,16 @@ std::string TickBody(int64_t end_us, schema::PeriodKind kind, int64_t now_us) {
   return Canonical(body.asReader());
 }
 
+std::string ClockTickBody(int64_t due_us, int64_t now_us) {
+  capnp::MallocMessageBuilder message;
+  auto body = message.initRoot<schema::EventBody>();
+  body.setIdempotencyKey(absl::StrCat("tick/", due_us));
+  body.setIssuedAtUs(now_us);
+  body.setStream("clock");
+  body.initClockTick().setDueUs(due_us);
+  return Canonical(body.asReader());
+}
+
 }  // namespace
 
 PeriodTicker::PeriodTicker(Ledger& ledger, Calendar calendar, absl::Duration poll_interval)
@@ -56,7 +66,7 @@ absl::StatusOr<int> PeriodTicker::TickDue() {
   int64_t now = ledger_.clock().NowMicros();
   while (true) {
     int64_t next = calendar_.next_day_start(last_end_us_);
-    if (next > now) return ticks;
+    if (next > now) break;
     // Issued now (a tick missed while wattd was down is still due), named by
     // its period so it can never be appended twice.
     auto day = ledger_.SubmitAsLedger(TickBody(next, schema::PeriodKind::DAY, now)).get();
@@ -69,6 +79,13 @@ absl::StatusOr<int> PeriodTicker::TickDue() {
     last_end_us_ = next;
     ++ticks;
   }
+  int64_t due = calendar_.next_timer_us ? calendar_.next_timer_us() : 0;
+  if (due > 0 && due <= now) {
+    auto tick = ledger_.SubmitAsLedger(ClockTickBody(due, now)).get();
+    if (!tick.ok()) return tick.status();
+    ++ticks;
+  }
+  return ticks;
 }
 
 void PeriodTicker::Run(absl::Duration poll_interval) {

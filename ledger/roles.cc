@@ -27,6 +27,12 @@ bool RoleMayIssue(Role role, EventKind kind) {
     case K::REFUND_SETTLED:
     case K::EXCHANGE_SETTLED:
     case K::PERIOD_CLOSED:
+    case K::ARREARS_LEVEL_CHANGED:
+    case K::VIOLATION_RECORDED:
+    case K::CLOCK_TICK:
+    case K::NOTIFICATION_QUEUED:
+    case K::NOTIFICATION_SENT:
+    case K::NOTIFICATION_FAILED:
       return role == Role::LEDGER;
     case K::KEY_REGISTERED:
     case K::KEY_REVOKED:
@@ -42,6 +48,7 @@ bool RoleMayIssue(Role role, EventKind kind) {
     case K::OVERDRAFT_LIMIT_SET:
     case K::REGISTRY_IMPORTED:
     case K::ROOM_EXCHANGED:
+    case K::CONTROL_POLICY_SET:
       return In(role, {Role::ADMIN, Role::OPERATOR});
     case K::DEPOSIT_MADE:
       return In(role, {Role::CASHIER, Role::CARD_CENTER});
@@ -59,7 +66,7 @@ bool RoleMayIssue(Role role, EventKind kind) {
       return In(role, {Role::OPERATOR, Role::LEDGER});
     case K::ALARM_RAISED:
     case K::ALARM_CLEARED:
-      return In(role, {Role::LEDGER, Role::INGEST});
+      return role == Role::LEDGER;
   }
   return false;
 }

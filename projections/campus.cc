@@ -183,6 +183,59 @@ std::optional<Meter> Campus::FindMeter(const std::string& address, uint8_t circu
   return it->second;
 }
 
+std::optional<Campus::RoomMoney> Campus::MoneyOf(const std::string& room_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return std::nullopt;
+  return RoomMoney{.building_id = it->second.building_id,
+                   .balance_fen = it->second.balance_fen,
+                   .overdraft_limit_fen = it->second.overdraft_limit_fen};
+}
+
+std::vector<Campus::ChargedRoom> Campus::LastBatchCharged() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ChargedRoom> out;
+  out.reserve(batch_charged_.size());
+  for (const Room* room : batch_charged_) {
+    out.push_back({room->room_id, RoomMoney{.building_id = room->building_id,
+                                            .balance_fen = room->balance_fen,
+                                            .overdraft_limit_fen = room->overdraft_limit_fen}});
+  }
+  return out;
+}
+
+std::string Campus::RoomOfMeter(const std::string& address, uint8_t circuit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = meter_index_.find(MeterKey(address, circuit));
+  if (it == meter_index_.end() || it->second->retired) return {};
+  return it->second->room_id;
+}
+
+std::vector<std::pair<std::string, uint8_t>> Campus::CircuitsOfRoom(
+    const std::string& room_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::pair<std::string, uint8_t>> out;
+  for (const auto& [key, meter] : meters_) {
+    if (meter.room_id == room_id && !meter.retired) out.emplace_back(meter.address, meter.circuit);
+  }
+  return out;
+}
+
+std::string Campus::RoomOfDeposit(uint64_t deposit_seq) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = deposits_.find(deposit_seq);
+  return it == deposits_.end() ? std::string() : it->second.room_id;
+}
+
+std::vector<std::string> Campus::RoomIds(const std::string& building_id) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, room] : rooms_) {
+    if (building_id.empty() || room.building_id == building_id) out.push_back(id);
+  }
+  return out;
+}
+
 bool Campus::HasGateway(const std::string& gateway_id) const {
   absl::ReaderMutexLock lock(&mu_);
   return gateways_.contains(gateway_id);

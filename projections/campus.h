@@ -55,6 +55,31 @@ class Campus final : public ledger::InlineProjection {
   // The room an occupant lives in, or "".
   std::string RoomOf(const std::string& person_id) const;
 
+  // Cheap lookups for the control policies, which ask on every reading.
+  struct RoomMoney {
+    std::string building_id;
+    int64_t balance_fen = 0;
+    int64_t overdraft_limit_fen = 0;
+  };
+  std::optional<RoomMoney> MoneyOf(const std::string& room_id) const;
+  // The room an installed (not retired) meter circuit feeds, or "".
+  std::string RoomOfMeter(const std::string& address, uint8_t circuit) const;
+  // The rooms whose balance the last reading batch applied changed, in the
+  // order their first charge came, with their money after it: what the
+  // control policies evaluate instead of looking up every reading's room.
+  // Writer thread only, right after that batch.
+  struct ChargedRoom {
+    std::string room_id;
+    RoomMoney money;
+  };
+  std::vector<ChargedRoom> LastBatchCharged() const;
+  // The installed (not retired) meter circuits of a room, by address.
+  std::vector<std::pair<std::string, uint8_t>> CircuitsOfRoom(const std::string& room_id) const;
+  // The room of a deposit that can still be reversed, or "".
+  std::string RoomOfDeposit(uint64_t deposit_seq) const;
+  // Every room id, or those of one building.
+  std::vector<std::string> RoomIds(const std::string& building_id = "") const;
+
  private:
   // The tariff a room's energy is charged at, at `time_us` (see README).
   const TariffVersion* RoomTariffLocked(const Room& room, int64_t time_us) const
@@ -150,6 +175,10 @@ class Campus final : public ledger::InlineProjection {
   // usually finds its meter here with one comparison instead of a lookup.
   absl::flat_hash_map<std::string, std::vector<Meter*>> batch_meters_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> deleted_ ABSL_GUARDED_BY(mu_);
+  // The rooms the last ApplyReadings charged (LastBatchCharged); rooms_
+  // never erases, so the pointers stay valid.
+  std::vector<Room*> batch_charged_ ABSL_GUARDED_BY(mu_);
+  uint64_t batch_number_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace wattledger::projections

@@ -73,6 +73,8 @@ void Campus::ApplyReadings(const ledger::PendingEvent& event, DeductionRecord* r
   }
   std::vector<Meter*>& positions = cached->second;
   if (positions.size() < readings.size()) positions.resize(readings.size(), nullptr);
+  batch_charged_.clear();
+  ++batch_number_;
   for (unsigned i = 0; i < readings.size(); ++i) {
     auto reading = readings[i];
     capnp::Text::Reader address_text = reading.getMeterAddress();
@@ -158,6 +160,10 @@ void Campus::ApplyReadings(const ledger::PendingEvent& event, DeductionRecord* r
     room.energy_wh += delta;
     room.balance_fen -= charge.amount_fen;
     room.deductions_fen += charge.amount_fen;
+    if (charge.amount_fen != 0 && room.charged_in_batch != batch_number_) {
+      room.charged_in_batch = batch_number_;
+      batch_charged_.push_back(&room);
+    }
     MarkDirty(room);
     CheckInvariant(room);
     if (record != nullptr) {

@@ -47,6 +47,7 @@ struct Room {
   int64_t energy_wh = 0;
   std::map<std::string, int64_t> card_nets;  // payer card -> net fen paid in
   bool dirty = false;                        // in memory only: changed since the last Flush
+  uint64_t charged_in_batch = 0;             // in memory only: see Campus::LastBatchCharged
   // In memory only: the tariff the room's readings were last charged at, and
   // while it holds (Campus::ReadingTariffLocked).
   struct TariffMemo {

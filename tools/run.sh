@@ -7,7 +7,8 @@
 # 127.0.0.1:9601 (server mode) and G2 connecting to wattd's 127.0.0.1:9700
 # (client mode). wattd sweeps every meter each minute, so readings and
 # deductions appear within a minute. Its log: data/wattd.log; the
-# simulator's: data/meter-sim.log, its truth: data/meter-sim-truth.json.
+# simulator's: data/meter-sim.log, its truth: data/meter-sim-truth.json;
+# tools/sim.sh talks to the simulator's control port (127.0.0.1:9609).
 # Extra arguments go to wattd (e.g. --rpc_listen 127.0.0.1:7700).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +35,7 @@ for _ in $(seq 100); do
 done
 "$bin/wattctl" seed-demo --data data --server "$address"
 "$bin/meter-sim" --demo --master 127.0.0.1:9700 --truth data/meter-sim-truth.json \
-  > data/meter-sim.log 2>&1 &
+  --control 127.0.0.1:9609 > data/meter-sim.log 2>&1 &
 sim=$!
 cat <<MSG
 
@@ -45,6 +46,8 @@ wattd is running on $address with the demo campus and a simulated building
   $bin/wattctl control cut --server $address --key data/keys/operator.pem \\
       --meter 000000010001 --reason "wiring inspection"
   $bin/wattctl control show --data data --meter 000000010001
+  $bin/wattctl control why --data data --room B01-832     (vacant, never paid: cut for arrears)
+  $bin/wattctl alarms --data data
   $bin/wattctl log --data data --limit 5
   $bin/wattctl verify --data data
 MSG

@@ -30,6 +30,7 @@ enum class Kind {
   kMinutes,
   kSchedulePeriod,
   kSnapshot,
+  kSelfTrip,
 };
 
 struct Entry {
@@ -74,6 +75,11 @@ constexpr Entry kEntries[] = {
      Kind::kSnapshot,
      kReadingSnapshotBytes},
 };
+// Keyed by circuit 1's DI; SelfTripCircuit() resolves the others.
+constexpr Entry kSelfTripEntry = {
+    {kLastSelfTrip, "last_self_trip", "", kSelfTripRecordBytes, false},
+    Kind::kSelfTrip,
+    kSelfTripRecordBytes};
 
 // Parameters, keyed by the circuit-1 DI (ParameterDataId of circuit 1, period 1).
 struct ParameterEntry {
@@ -113,6 +119,7 @@ Found Find(DataId id) {
   for (const Entry& entry : kEntries) {
     if (entry.info.id == parts.standard) return {&entry, parts.circuit, 0};
   }
+  if (std::optional<int> circuit = SelfTripCircuit(id)) return {&kSelfTripEntry, *circuit, 0};
   if (auto parameter = ResolveParameter(id); parameter.ok()) {
     for (const ParameterEntry& candidate : kParameterEntries) {
       if (candidate.parameter == parameter->parameter) {
@@ -198,6 +205,16 @@ absl::StatusOr<std::string> ItemToJson(Kind kind, absl::Span<const uint8_t> byte
           ",\"power_factor_milli\":", snapshot->power_factor_milli,
           ",\"relay_open\":", snapshot->status.relay_open ? "true" : "false",
           ",\"keep_power\":", snapshot->status.keep_power ? "true" : "false", "}");
+    }
+    case Kind::kSelfTrip: {
+      auto record = DecodeSelfTripRecord(bytes);
+      if (!record.ok()) return record.status();
+      std::string at = record->at.has_value() ? Quote(FormatDateTime(*record->at)) : "null";
+      return absl::StrCat("{\"reason\":\"", SelfTripReasonName(record->reason), "\",\"at\":", at,
+                          ",\"power_before_w\":", record->power_before_w,
+                          ",\"power_w\":", record->power_w,
+                          ",\"power_factor_milli\":", record->power_factor_milli,
+                          ",\"trip_count\":", record->trip_count, "}");
     }
     case Kind::kSchedulePeriod: {
       auto period = DecodeSchedulePeriod(bytes);

@@ -436,6 +436,102 @@ absl::StatusOr<std::vector<uint8_t>> EncodeReadingSnapshot(const ReadingSnapshot
   return out;
 }
 
+absl::string_view SelfTripReasonName(SelfTripReason reason) {
+  switch (reason) {
+    case SelfTripReason::kNone:
+      return "none";
+    case SelfTripReason::kLoadLimit:
+      return "load_limit";
+    case SelfTripReason::kMaliciousLoad:
+      return "malicious_load";
+    case SelfTripReason::kScheduleOff:
+      return "schedule_off";
+    case SelfTripReason::kNightLimit:
+      return "night_limit";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<SelfTripRecord> DecodeSelfTripRecord(absl::Span<const uint8_t> bytes) {
+  if (absl::Status size = ExpectBytes(bytes, kSelfTripRecordBytes, "self-trip record");
+      !size.ok()) {
+    return size;
+  }
+  auto reason = DecodeBcdByte(bytes[0]);
+  if (!reason.ok()) return reason.status();
+  if (*reason > kSelfTripReasonMax) {
+    return MakeError(Error::kBadValue, absl::StrCat("self-trip reason ", *reason));
+  }
+  SelfTripRecord record;
+  record.reason = static_cast<SelfTripReason>(*reason);
+  absl::Span<const uint8_t> time = bytes.subspan(1, 6);
+  const bool no_time = std::all_of(time.begin(), time.end(), [](uint8_t b) { return b == 0; });
+  if (record.reason != SelfTripReason::kNone) {
+    if (no_time) return MakeError(Error::kBadValue, "a self-trip record without a time");
+    auto at = DecodeDateTime6(time);
+    if (!at.ok()) return at.status();
+    record.at = *at;
+  } else if (!no_time) {
+    return MakeError(Error::kBadValue, "a time in a record of no self-trip");
+  }
+  auto before = DecodePowerW(bytes.subspan(7, 3));
+  if (!before.ok()) return before.status();
+  auto power = DecodePowerW(bytes.subspan(10, 3));
+  if (!power.ok()) return power.status();
+  auto factor = DecodePowerFactorMilli(bytes.subspan(13, 2));
+  if (!factor.ok()) return factor.status();
+  auto count = DecodeBcd(bytes.subspan(15, 4), false);
+  if (!count.ok()) return count.status();
+  record.power_before_w = *before;
+  record.power_w = *power;
+  record.power_factor_milli = *factor;
+  record.trip_count = static_cast<uint32_t>(*count);
+  return record;
+}
+
+absl::StatusOr<std::vector<uint8_t>> EncodeSelfTripRecord(const SelfTripRecord& record) {
+  if (static_cast<uint8_t>(record.reason) > kSelfTripReasonMax) {
+    return MakeError(Error::kBadValue,
+                     absl::StrCat("self-trip reason ", static_cast<int>(record.reason)));
+  }
+  if (record.at.has_value() != (record.reason != SelfTripReason::kNone)) {
+    return MakeError(Error::kBadValue,
+                     "a self-trip record has a time exactly when it has a reason");
+  }
+  std::vector<uint8_t> out;
+  out.reserve(kSelfTripRecordBytes);
+  out.push_back(static_cast<uint8_t>(record.reason));  // 0..4: BCD and binary agree
+  std::array<uint8_t, 6> time = {};
+  if (record.at.has_value()) {
+    auto encoded = EncodeDateTime6(*record.at);
+    if (!encoded.ok()) return encoded.status();
+    time = *encoded;
+  }
+  out.insert(out.end(), time.begin(), time.end());
+  for (auto part :
+       {EncodePowerW(record.power_before_w), EncodePowerW(record.power_w),
+        EncodePowerFactorMilli(record.power_factor_milli),
+        EncodeScalar(record.trip_count, 0, BcdMagnitudeMax(4, false), 4, false, "trip_count")}) {
+    if (!part.ok()) return part.status();
+    out.insert(out.end(), part->begin(), part->end());
+  }
+  return out;
+}
+
+absl::StatusOr<DataId> SelfTripDataId(int circuit) {
+  if (circuit < 1 || circuit > kCircuitsMax) {
+    return MakeError(Error::kBadValue, absl::StrCat("circuit ", circuit, " is outside 1..4"));
+  }
+  return (kLastSelfTrip & 0xFFFFFF00u) | static_cast<DataId>(circuit);
+}
+
+std::optional<int> SelfTripCircuit(DataId id) {
+  if ((id & 0xFFFFFF00u) != (kLastSelfTrip & 0xFFFFFF00u)) return std::nullopt;
+  const int circuit = static_cast<int>(id & 0xFF);
+  if (circuit < 1 || circuit > kCircuitsMax) return std::nullopt;
+  return circuit;
+}
+
 absl::StatusOr<DataId> CircuitDataId(DataId standard, int circuit) {
   if (circuit < 1 || circuit > kCircuitsMax) {
     return MakeError(Error::kBadValue, absl::StrCat("circuit ", circuit, " is outside 1..4"));

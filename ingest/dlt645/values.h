@@ -11,10 +11,13 @@
 // Multi-circuit meters (dual- and four-circuit, circuits 1..4 behind one
 // address): the standard DIs are circuit 1; circuits 2..4 use the vendor-range
 // DIs 0x04C0ccnn documented in README.md (CircuitDataId()/ResolveCircuit()).
+// The meter's record of its last self-trip is the vendor DI 0x04C200cc, cc =
+// circuit 01..04 (SelfTripDataId()), like the parameter DIs 04A0xxcc.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,8 @@ inline constexpr DataId kCommunicationAddress = 0x04000401;      // 6 bytes, lik
 inline constexpr DataId kRunStatusWord3 = 0x04000503;            // 2 bytes of bits
 // Vendor range: one circuit's whole reading in one reply (see README.md).
 inline constexpr DataId kReadingSnapshot = 0x04C10000;  // 16 bytes
+// Vendor range: the last self-trip record of circuit 1 (circuit c: 0x04C2000c).
+inline constexpr DataId kLastSelfTrip = 0x04C20001;  // 19 bytes
 
 // Reads the DI after the function's data: 4 bytes DI0 first. kBadLength if shorter.
 absl::StatusOr<DataId> DecodeDataId(absl::Span<const uint8_t> bytes);
@@ -165,6 +170,47 @@ inline constexpr size_t kReadingSnapshotBytes = 16;
 absl::StatusOr<ReadingSnapshot> DecodeReadingSnapshot(absl::Span<const uint8_t> bytes);
 absl::StatusOr<std::vector<uint8_t>> EncodeReadingSnapshot(const ReadingSnapshot& snapshot);
 
+// ---- The last self-trip record (vendor DI 04C200cc) -----------------------------
+
+// Why the meter opened its relay by itself. Stable numbers: the wire byte.
+enum class SelfTripReason : uint8_t {
+  kNone = 0,           // never tripped: every other field reads 0
+  kLoadLimit = 1,      // above the load limit for the hold time
+  kMaliciousLoad = 2,  // a resistive step above the malicious-load power
+  kScheduleOff = 3,    // the schedule's "off" period began
+  kNightLimit = 4,     // above the night power in a "night" period
+};
+inline constexpr uint8_t kSelfTripReasonMax = 4;
+// "none", "load_limit", "malicious_load", "schedule_off", "night_limit".
+absl::string_view SelfTripReasonName(SelfTripReason reason);
+
+// What a meter keeps of its last self-trip, 19 bytes in this order: reason
+// (1 byte, 0..4), time ss mm hh DD MM YY (6 bytes BCD, the meter's local
+// clock, as DecodeDateTime6), power before the trip XX.XXXX kW signed (3),
+// power at the trip XX.XXXX kW signed (3), power factor X.XXX signed (2; of
+// the step for a malicious load, of the load otherwise), self-trips counted
+// XXXXXXXX (4 bytes BCD, unsigned). A meter that never tripped answers 19
+// zero bytes. `at` is set exactly when `reason` is not kNone; a record that
+// says otherwise is kBadValue (encoding and decoding). Decoding: kBadLength
+// for a size other than 19, kBadBcd, kBadValue for a reason above 4, an
+// impossible time, a power factor above 1.
+struct SelfTripRecord {
+  SelfTripReason reason = SelfTripReason::kNone;
+  std::optional<DateTime> at;  // meter local time of the trip
+  int32_t power_before_w = 0;  // the metered load just before the trip's cause
+  int32_t power_w = 0;         // the metered load at the trip
+  int32_t power_factor_milli = 0;
+  uint32_t trip_count = 0;  // 0..99 999 999
+  friend bool operator==(const SelfTripRecord&, const SelfTripRecord&) = default;
+};
+inline constexpr size_t kSelfTripRecordBytes = 19;
+absl::StatusOr<SelfTripRecord> DecodeSelfTripRecord(absl::Span<const uint8_t> bytes);
+absl::StatusOr<std::vector<uint8_t>> EncodeSelfTripRecord(const SelfTripRecord& record);
+// 0x04C200cc for `circuit` 1..4; kBadValue otherwise.
+absl::StatusOr<DataId> SelfTripDataId(int circuit);
+// The circuit (1..4) a self-trip DI names; nullopt for any other DI.
+std::optional<int> SelfTripCircuit(DataId id);
+
 // ---- Circuits (multi-circuit meters) ------------------------------------------
 
 inline constexpr int kCircuitsMax = 4;
@@ -192,8 +238,9 @@ struct DataIdInfo {
   size_t value_bytes = 0;  // exact size of the value in a read reply
   bool writable = false;   // a parameter the software writes
 };
-// nullptr when unknown. Also resolves circuit DIs (04C0ccnn), parameter DIs and
-// schedule blocks; `id` of the result is then the table's circuit-1 DI.
+// nullptr when unknown. Also resolves circuit DIs (04C0ccnn), self-trip DIs
+// (04C200cc), parameter DIs and schedule blocks; `id` of the result is then the table's circuit-1
+// DI.
 const DataIdInfo* FindDataId(DataId id);
 
 // Checks the size of a read reply's value for `id`: exact for single items, a

@@ -189,6 +189,134 @@ TEST(Dlt645Circuits, StandardForCircuitOneVendorRangeForTheOthers) {
   EXPECT_EQ(ResolveCircuit(0x04C00101).standard, 0x04C00101u);
 }
 
+TEST(Dlt645SelfTrip, RecordOfAMaliciousLoadTrip) {
+  // reason 02 | 2026-03-01 12:34:56 = 56 34 12 01 03 26 | before 45.0 W = 0.0450 kW
+  // -> 50 04 00 | at 1545.0 W = 1.5450 kW -> 50 54 01 | PF 1.000 -> 00 10 | count 3
+  // -> 03 00 00 00.
+  const std::vector<uint8_t> wire = Bytes("02 563412010326 500400 505401 0010 03000000");
+  ASSERT_EQ(wire.size(), kSelfTripRecordBytes);
+  SelfTripRecord record{
+      .reason = SelfTripReason::kMaliciousLoad,
+      .at = DateTime{.year = 2026, .month = 3, .day = 1, .hour = 12, .minute = 34, .second = 56},
+      .power_before_w = 45,
+      .power_w = 1545,
+      .power_factor_milli = 1000,
+      .trip_count = 3};
+  EXPECT_EQ(*DecodeSelfTripRecord(wire), record);
+  EXPECT_EQ(*EncodeSelfTripRecord(record), wire);
+  EXPECT_EQ(SelfTripReasonName(record.reason), "malicious_load");
+}
+
+TEST(Dlt645SelfTrip, RoundTripsEveryReasonAndTheRangeLimits) {
+  for (SelfTripReason reason : {SelfTripReason::kLoadLimit, SelfTripReason::kMaliciousLoad,
+                                SelfTripReason::kScheduleOff, SelfTripReason::kNightLimit}) {
+    SelfTripRecord record{
+        .reason = reason,
+        .at =
+            DateTime{.year = 2099, .month = 12, .day = 31, .hour = 23, .minute = 59, .second = 59},
+        .power_before_w = -79999,  // signed like active power
+        .power_w = 79999,
+        .power_factor_milli = -1000,
+        .trip_count = 99'999'999};
+    auto wire = EncodeSelfTripRecord(record);
+    ASSERT_TRUE(wire.ok()) << wire.status();
+    EXPECT_EQ(*DecodeSelfTripRecord(*wire), record);
+  }
+  SelfTripRecord too_many{.reason = SelfTripReason::kLoadLimit,
+                          .at = DateTime{},
+                          .power_before_w = 0,
+                          .power_w = 0,
+                          .power_factor_milli = 0,
+                          .trip_count = 100'000'000};
+  EXPECT_EQ(ErrorOf(EncodeSelfTripRecord(too_many).status()), Error::kBadValue);
+  too_many.trip_count = 1;
+  too_many.power_w = 80000;
+  EXPECT_EQ(ErrorOf(EncodeSelfTripRecord(too_many).status()), Error::kBadValue);
+}
+
+TEST(Dlt645SelfTrip, AMeterThatNeverTrippedAnswersZeros) {
+  const std::vector<uint8_t> zeros(kSelfTripRecordBytes, 0);
+  SelfTripRecord none = *DecodeSelfTripRecord(zeros);
+  EXPECT_EQ(none.reason, SelfTripReason::kNone);
+  EXPECT_FALSE(none.at.has_value());
+  EXPECT_EQ(none, SelfTripRecord{});
+  EXPECT_EQ(*EncodeSelfTripRecord(SelfTripRecord{}), zeros);
+}
+
+TEST(Dlt645SelfTrip, MalformedRecordsAreTypedErrors) {
+  // Wrong size.
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("02 563412010326 500400 505401 0010 030000")).status()),
+      Error::kBadLength);
+  EXPECT_EQ(ErrorOf(DecodeSelfTripRecord({}).status()), Error::kBadLength);
+  // Reason 5 is not defined; 0A is not BCD.
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("05 563412010326 500400 505401 0010 03000000")).status()),
+      Error::kBadValue);
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("0A 563412010326 500400 505401 0010 03000000")).status()),
+      Error::kBadBcd);
+  // A trip with no time, a time for no trip, 30 February.
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("01 000000000000 500400 505401 0010 03000000")).status()),
+      Error::kBadValue);
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("00 563412010326 000000 000000 0000 00000000")).status()),
+      Error::kBadValue);
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("01 563412300226 500400 505401 0010 03000000")).status()),
+      Error::kBadValue);
+  // Power factor 2.000, non-BCD power, non-BCD count.
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("02 563412010326 500400 505401 0020 03000000")).status()),
+      Error::kBadValue);
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("02 563412010326 5A0400 505401 0010 03000000")).status()),
+      Error::kBadBcd);
+  EXPECT_EQ(
+      ErrorOf(DecodeSelfTripRecord(Bytes("02 563412010326 500400 505401 0010 0300000A")).status()),
+      Error::kBadBcd);
+  // Encoding: the time is there exactly when a reason is.
+  SelfTripRecord record;
+  record.reason = SelfTripReason::kLoadLimit;
+  EXPECT_EQ(ErrorOf(EncodeSelfTripRecord(record).status()), Error::kBadValue);
+  record.reason = SelfTripReason::kNone;
+  record.at = DateTime{};
+  EXPECT_EQ(ErrorOf(EncodeSelfTripRecord(record).status()), Error::kBadValue);
+  record.reason = static_cast<SelfTripReason>(5);
+  EXPECT_EQ(ErrorOf(EncodeSelfTripRecord(record).status()), Error::kBadValue);
+  record.reason = SelfTripReason::kNightLimit;
+  EXPECT_TRUE(EncodeSelfTripRecord(record).ok());
+}
+
+TEST(Dlt645SelfTrip, OneDataIdPerCircuitInTheLowByte) {
+  EXPECT_EQ(*SelfTripDataId(1), kLastSelfTrip);
+  EXPECT_EQ(*SelfTripDataId(1), 0x04C20001u);
+  EXPECT_EQ(*SelfTripDataId(4), 0x04C20004u);
+  EXPECT_EQ(ErrorOf(SelfTripDataId(0).status()), Error::kBadValue);
+  EXPECT_EQ(ErrorOf(SelfTripDataId(5).status()), Error::kBadValue);
+  for (int circuit = 1; circuit <= kCircuitsMax; ++circuit) {
+    EXPECT_EQ(SelfTripCircuit(*SelfTripDataId(circuit)), circuit);
+  }
+  EXPECT_EQ(SelfTripCircuit(0x04C20000), std::nullopt);
+  EXPECT_EQ(SelfTripCircuit(0x04C20005), std::nullopt);
+  EXPECT_EQ(SelfTripCircuit(kReadingSnapshot), std::nullopt);
+  // Not a 04C0ccnn circuit DI: it names its circuit itself.
+  EXPECT_EQ(ResolveCircuit(0x04C20003).standard, 0x04C20003u);
+  // The table knows it for every circuit, and its size.
+  ASSERT_NE(FindDataId(0x04C20003), nullptr);
+  EXPECT_EQ(FindDataId(0x04C20003)->name, "last_self_trip");
+  EXPECT_TRUE(CheckValueSize(0x04C20002, kSelfTripRecordBytes).ok());
+  EXPECT_EQ(ErrorOf(CheckValueSize(0x04C20002, 16)), Error::kBadLength);
+  EXPECT_EQ(FindDataId(0x04C20005), nullptr);
+  EXPECT_EQ(
+      *ValueToJson(0x04C20002, Bytes("02 563412010326 500400 505401 0010 03000000")),
+      R"({"di":"04C20002","name":"last_self_trip","circuit":2,"value":{"reason":"malicious_load","at":"2026-03-01T12:34:56","power_before_w":45,"power_w":1545,"power_factor_milli":1000,"trip_count":3}})");
+  EXPECT_EQ(
+      *ValueToJson(kLastSelfTrip, std::vector<uint8_t>(kSelfTripRecordBytes, 0)),
+      R"({"di":"04C20001","name":"last_self_trip","circuit":1,"value":{"reason":"none","at":null,"power_before_w":0,"power_w":0,"power_factor_milli":0,"trip_count":0}})");
+}
+
 TEST(Dlt645Table, KnowsSizesAndPrintsJson) {
   ASSERT_NE(FindDataId(kForwardActiveEnergy), nullptr);
   EXPECT_EQ(FindDataId(kForwardActiveEnergy)->value_bytes, 4u);

@@ -82,6 +82,13 @@ struct EventBody {
     exchangeSettled @29 :ExchangeSettled;
     gatewayStatusChanged @30 :GatewayStatusChanged;
     meterStatusChanged @31 :MeterStatusChanged;
+    controlPolicySet @32 :ControlPolicySet;
+    arrearsLevelChanged @33 :ArrearsLevelChanged;
+    violationRecorded @34 :ViolationRecorded;
+    clockTick @35 :ClockTick;
+    notificationQueued @36 :NotificationQueued;
+    notificationSent @37 :NotificationSent;
+    notificationFailed @38 :NotificationFailed;
   }
 }
 
@@ -258,6 +265,7 @@ struct Reading {
   powerW @6 :Int32;
   powerFactorMilli @7 :Int32;
   relayOpen @8 :Bool;
+  lastTrip @9 :MeterTrip;    # the meter's record of its last self-trip, read when the relay is seen newly open; absent otherwise
 }
 
 # --- derived by the ledger (signed by the ledger key) ---
@@ -431,8 +439,178 @@ struct MeterStatusChanged {
   garbledReplies @7 :UInt64;
   abnormalReplies @8 :UInt64;
 }
-struct AlarmRaised { alarmId @0 :Text; text @1 :Text; }
-struct AlarmCleared { alarmId @0 :Text; }
+# What the meter did by itself (vendor DI 04C20001, ingest/dlt645/README.md).
+enum MeterTripReason {
+  unknown @0;
+  loadLimit @1;
+  maliciousLoad @2;
+  schedule @3;               # the schedule's "off" period
+  nightLimit @4;             # above the night limit in a "night" period
+}
+
+struct MeterTrip {
+  reason @0 :MeterTripReason;
+  atUs @1 :Int64;            # by the meter's clock, as Unix time
+  powerBeforeW @2 :Int32;    # metered load just before the step that tripped
+  powerW @3 :Int32;          # metered load at the trip
+  powerFactorMilli @4 :Int32;  # of the step (malicious) or the load (load limit)
+  tripCount @5 :UInt32;      # self-trips the meter has counted, to tell records apart
+}
+
+enum AlarmSeverity {
+  info @0;
+  warning @1;
+  major @2;
+  critical @3;
+}
+
+# Signed by the ledger key: the monitoring rules raised an alarm
+# (projections/monitoring/README.md lists each kind and its clearing rule).
+struct AlarmRaised {
+  alarmId @0 :Text;          # "<kind>/<subject>": one open alarm per kind and subject
+  text @1 :Text;             # for people, e.g. "meter 000000010001 offline since 23:41"
+  severity @2 :AlarmSeverity;
+  kind @3 :Text;             # controlFailure, commError, meterOffline, gatewayOffline, theft..., voltage, clockDrift
+  subject @4 :Text;          # "meter:<address>", "gateway:<id>", "room:<id>", "building:<id>"
+  evidenceSeq @5 :UInt64;    # the event that raised it
+}
+struct AlarmCleared {
+  alarmId @0 :Text;
+  text @1 :Text;             # why it cleared
+  evidenceSeq @2 :UInt64;
+}
+
+# --- control policies (projections/control/README.md) ---
+
+# A time the arrears policy must not cut power in: daily from startMinute to
+# endMinute (campus time; it may wrap past midnight; equal: all day), on the
+# days from fromUs until untilUs (0: unbounded). Nights, exam weeks.
+struct NoCutWindow {
+  label @0 :Text;
+  startMinute @1 :UInt16;
+  endMinute @2 :UInt16;
+  fromUs @3 :Int64;
+  untilUs @4 :Int64;
+}
+
+# An appliance a room may use although it looks like a malicious load.
+struct Appliance {
+  name @0 :Text;
+  powerW @1 :Int32;
+}
+
+# The rules for a room, a building or the campus. A room follows its own
+# policy, else its building's, else the campus's; each replaces the whole.
+struct ControlPolicy {
+  reminderBelowFen @0 :Int64;      # level 1: a low-balance reminder below this
+  warningBelowFen @1 :Int64;       # level 2: a pre-trip warning below this
+  noCutWindows @2 :List(NoCutWindow);
+  loadLimitW @3 :Int32;            # 0: none
+  currentLimitMa @4 :Int32;        # 0: none (checked by the server from readings)
+  maliciousStepW @5 :Int32;        # 0: off
+  maliciousPfMilli @6 :Int32;      # 0: 950
+  recoveryDelayMinutes @7 :UInt8;  # 0: no automatic recovery
+  escalateAfter @8 :UInt8;         # this many violations within the window lock out; 0: never
+  escalateWindowMinutes @9 :UInt32;
+  workdayPeriods @10 :List(SwitchPeriod);
+  holidayPeriods @11 :List(SwitchPeriod);
+  scheduleFromUs @12 :Int64;       # the schedule is in force from (0: always) ...
+  scheduleUntilUs @13 :Int64;      # ... until (0: no end)
+  whitelist @14 :List(Appliance);
+}
+
+# Signed by an operator: scope is "campus", "building:<id>" or "room:<id>".
+struct ControlPolicySet {
+  scope @0 :Text;
+  policy @1 :ControlPolicy;
+  reason @2 :Text;
+}
+
+enum ArrearsLevel {
+  normal @0;
+  low @1;                    # reminder
+  warning @2;                # pre-trip warning
+  cutOff @3;                 # below the overdraft limit
+}
+
+# Signed by the ledger key: a room's arrears level changed.
+struct ArrearsLevelChanged {
+  roomId @0 :Text;
+  level @1 :ArrearsLevel;
+  previous @2 :ArrearsLevel;
+  balanceFen @3 :Int64;
+  thresholdFen @4 :Int64;    # the bound crossed
+  cutDeferredUntilUs @5 :Int64;  # cutOff inside a no-cut window: the cut waits until then
+  reason @6 :Text;
+}
+
+enum ViolationKind {
+  loadLimit @0;
+  currentLimit @1;
+  maliciousLoad @2;
+  antiRestriction @3;        # load switched on and off to stay under the limit
+  nightLimit @4;
+  meterTrip @5;              # the meter tripped itself and did not say why
+}
+
+# Signed by the ledger key: a load rule was broken, with its evidence.
+struct ViolationRecorded {
+  roomId @0 :Text;
+  meterAddress @1 :Text;
+  circuit @2 :UInt8;
+  kind @3 :ViolationKind;
+  atUs @4 :Int64;
+  powerBeforeW @5 :Int32;
+  powerAfterW @6 :Int32;
+  powerFactorMilli @7 :Int32;
+  currentMa @8 :Int32;
+  limit @9 :Int32;           # W, or mA for currentLimit
+  action @10 :Text;          # what followed: "tripped by the meter", "trip commanded", "recorded"
+  recoveryAtUs @11 :Int64;   # 0: no automatic recovery
+  countInWindow @12 :UInt32;
+  lockout @13 :Bool;         # this one escalated to a lockout only an operator clears
+  readingsSeq @14 :UInt64;   # the readings batch that showed it
+  detail @15 :Text;
+}
+
+# Signed by the ledger key when a projection's timer is due (a recovery, the
+# end of a no-cut window, a schedule taking effect): time reaching dueUs.
+struct ClockTick {
+  dueUs @0 :Int64;
+}
+
+# --- notifications (projections/monitoring/) ---
+
+enum NotificationKind {
+  lowBalance @0;
+  cutWarning @1;
+  cutOff @2;
+  restored @3;
+  predictedCut @4;
+}
+
+# Signed by the ledger key: a message for an occupant, in the outbox.
+struct NotificationQueued {
+  notificationId @0 :Text;   # unique; senders pass it on so receivers drop duplicates
+  personId @1 :Text;
+  roomId @2 :Text;
+  kind @3 :NotificationKind;
+  text @4 :Text;
+  cardNo @5 :Text;
+}
+
+# Signed by the ledger key (wattd's notifier): what became of one.
+struct NotificationSent {
+  notificationId @0 :Text;
+  attempts @1 :UInt32;
+  sender @2 :Text;           # "log", "webhook", ...
+}
+struct NotificationFailed {
+  notificationId @0 :Text;
+  attempts @1 :UInt32;
+  sender @2 :Text;
+  reason @3 :Text;
+}
 
 # --- results returned to submitters (not events) ---
 

@@ -1,5 +1,6 @@
 #include "projections/control/control_book.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/event_format.h"
 #include "ledger/status_macros.h"
@@ -12,8 +13,18 @@ namespace {
 using EventKind = schema::EventBody::Which;
 constexpr size_t kRowBytesMax = 1 << 16;
 
-std::string EntryKey(bool is_relay, absl::string_view address, uint8_t circuit) {
-  return absl::StrCat(kControlPrefix, is_relay ? "relay/" : "parameters/", address, "/", circuit);
+bool IsKeepPower(schema::RelayAction action) {
+  return action == schema::RelayAction::KEEP_POWER ||
+         action == schema::RelayAction::KEEP_POWER_CLEAR;
+}
+
+// Keep-power has its own slot: setting or clearing it must not supersede a
+// pending trip or close, nor be superseded by one.
+std::string EntryKey(const ControlEntry& entry) {
+  absl::string_view kind = !entry.is_relay            ? "parameters/"
+                           : IsKeepPower(entry.relay) ? "keep/"
+                                                      : "relay/";
+  return absl::StrCat(kControlPrefix, kind, entry.meter_address, "/", entry.circuit);
 }
 
 state::CommandState ToRow(CommandState state) {
@@ -40,6 +51,8 @@ ControlEntry EntryFrom(uint64_t seq, int64_t at_us, schema::ControlCommanded::Re
   return entry;
 }
 
+}  // namespace
+
 absl::Status CheckPeriods(capnp::List<schema::SwitchPeriod>::Reader periods,
                           absl::string_view which) {
   if (periods.size() > kSwitchPeriodsMax) {
@@ -62,6 +75,8 @@ absl::Status CheckPeriods(capnp::List<schema::SwitchPeriod>::Reader periods,
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 absl::Status CheckParameters(schema::MeterParameters::Reader parameters) {
   if (parameters.getLoadLimitW() < 0 || parameters.getLoadLimitW() > kLoadLimitWMax ||
@@ -135,14 +150,17 @@ absl::StatusOr<ControlEntry> DecodeControlEntry(absl::string_view bytes) {
 
 absl::Status ControlBook::Load(const ledger::EventStore& store) {
   absl::MutexLock lock(&mu_);
-  return ScanStateRows(store, kControlPrefix,
-                       [&](absl::string_view id, absl::string_view value) -> absl::Status {
-                         WL_ASSIGN_OR_RETURN(ControlEntry entry, DecodeControlEntry(value));
-                         std::string key = absl::StrCat(kControlPrefix, id);
-                         if (entry.state == CommandState::kPending) pending_[entry.seq] = key;
-                         entries_.emplace(std::move(key), std::move(entry));
-                         return absl::OkStatus();
-                       });
+  return ScanStateRows(
+      store, kControlPrefix, [&](absl::string_view id, absl::string_view value) -> absl::Status {
+        WL_ASSIGN_OR_RETURN(ControlEntry entry, DecodeControlEntry(value));
+        std::string key = absl::StrCat(kControlPrefix, id);
+        if (entry.state == CommandState::kPending) pending_[entry.seq] = key;
+        if (entry.state == CommandState::kFailed && absl::StartsWith(id, "relay/")) {
+          failed_relays_.insert(key);
+        }
+        entries_.emplace(std::move(key), std::move(entry));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status ControlBook::CheckCommand(const ledger::PendingEvent& event) const {
@@ -216,20 +234,13 @@ absl::Status ControlBook::Check(const ledger::PendingEvent& event) const {
 ledger::Applied ControlBook::Apply(const ledger::PendingEvent& event, ledger::StateWriter&) {
   absl::MutexLock lock(&mu_);
   switch (event.body.which()) {
-    case EventKind::CONTROL_COMMANDED: {
-      ControlEntry entry =
-          EntryFrom(event.seq, event.appended_at_us, event.body.getControlCommanded());
-      std::string key = EntryKey(entry.is_relay, entry.meter_address, entry.circuit);
-      auto previous = entries_.find(key);
-      if (previous != entries_.end() && previous->second.state == CommandState::kPending) {
-        pending_.erase(previous->second.seq);  // superseded
+    case EventKind::CONTROL_COMMANDED:
+      // The policies' commands are derived, recorded with the event they
+      // came from (Record).
+      if (event.signer_role != schema::Role::LEDGER) {
+        RecordLocked(event.seq, event.appended_at_us, event.body.getControlCommanded());
       }
-      pending_[entry.seq] = key;
-      entries_[key] = std::move(entry);
-      dirty_.insert(key);
-      generation_.fetch_add(1, std::memory_order_release);
       break;
-    }
     case EventKind::CONTROL_DELIVERED:
     case EventKind::CONTROL_FAILED: {
       bool delivered = event.body.which() == EventKind::CONTROL_DELIVERED;
@@ -247,6 +258,9 @@ ledger::Applied ControlBook::Apply(const ledger::PendingEvent& event, ledger::St
         entry.state = CommandState::kFailed;
         entry.attempts = event.body.getControlFailed().getAttempts();
         entry.outcome_reason = event.body.getControlFailed().getReason();
+        if (absl::StartsWith(pending->second, absl::StrCat(kControlPrefix, "relay/"))) {
+          failed_relays_.insert(pending->second);
+        }
       }
       dirty_.insert(pending->second);
       pending_.erase(pending);
@@ -256,6 +270,41 @@ ledger::Applied ControlBook::Apply(const ledger::PendingEvent& event, ledger::St
       break;
   }
   return {};
+}
+
+void ControlBook::Record(uint64_t seq, int64_t at_us, schema::ControlCommanded::Reader command) {
+  absl::MutexLock lock(&mu_);
+  RecordLocked(seq, at_us, command);
+}
+
+void ControlBook::RecordLocked(uint64_t seq, int64_t at_us,
+                               schema::ControlCommanded::Reader command) {
+  ControlEntry entry = EntryFrom(seq, at_us, command);
+  std::string key = EntryKey(entry);
+  auto previous = entries_.find(key);
+  if (previous != entries_.end() && previous->second.state == CommandState::kPending) {
+    pending_.erase(previous->second.seq);  // superseded
+  }
+  pending_[entry.seq] = key;
+  failed_relays_.erase(key);
+  entries_[key] = std::move(entry);
+  dirty_.insert(key);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+std::vector<ControlEntry> ControlBook::FailedRelays() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<ControlEntry> out;
+  for (const std::string& key : failed_relays_) out.push_back(entries_.at(key));
+  return out;
+}
+
+std::optional<ControlEntry> ControlBook::Latest(absl::string_view kind, absl::string_view address,
+                                                uint8_t circuit) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = entries_.find(absl::StrCat(kControlPrefix, kind, "/", address, "/", circuit));
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
 }
 
 void ControlBook::Flush(ledger::StateWriter& writer) {

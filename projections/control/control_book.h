@@ -1,7 +1,9 @@
 // The control book: what each meter circuit has been commanded to do and what
-// became of it. It keeps the latest relay command and the latest parameters
-// of every meter circuit; a newer command of the same kind supersedes an
-// older one that is still pending. The meter side delivers what is pending
+// became of it. It keeps the latest relay command (trip, close), the latest
+// keep-power setting and the latest parameters of every meter circuit; a
+// newer command of the same kind supersedes an older one that is still
+// pending. Operators' commands come as events; the control policies' are
+// derived and recorded through Record. The meter side delivers what is pending
 // and records ControlDelivered or ControlFailed naming the command's seq.
 //
 // An inline projection (decide and apply, no clock or I/O): it refuses a
@@ -49,6 +51,9 @@ struct ControlEntry {
 // Limits a command's parameters must respect (the meter's own ranges).
 inline constexpr size_t kSwitchPeriodsMax = 8;
 inline constexpr int32_t kLoadLimitWMax = 799'999;  // XX.XXXX kW
+// At most 8 periods a day, at ascending minutes; night periods need a limit.
+absl::Status CheckPeriods(capnp::List<schema::SwitchPeriod>::Reader periods,
+                          absl::string_view which);
 
 class ControlBook final : public ledger::InlineProjection {
  public:
@@ -66,6 +71,17 @@ class ControlBook final : public ledger::InlineProjection {
   // The latest relay command and parameters of a meter's circuits.
   std::vector<ControlEntry> ForMeter(const std::string& meter_address) const;
   std::vector<ControlEntry> All() const;
+  // The latest command of a kind ("relay", "keep" or "parameters") to a
+  // meter circuit, whatever became of it.
+  std::optional<ControlEntry> Latest(absl::string_view kind, absl::string_view address,
+                                     uint8_t circuit) const;
+  // The relay commands (trip, close) that are the latest of their circuit
+  // and failed: the policies send them again.
+  std::vector<ControlEntry> FailedRelays() const;
+  // Records a command the control policies derived at `seq` (the ledger
+  // commits it right after the event it came from; applying it then changes
+  // nothing here). Writer thread only.
+  void Record(uint64_t seq, int64_t at_us, schema::ControlCommanded::Reader command);
   // Grows with every command appended: the meter side checks it cheaply to
   // learn that there is something new to deliver.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -73,15 +89,18 @@ class ControlBook final : public ledger::InlineProjection {
  private:
   absl::Status CheckCommand(const ledger::PendingEvent& event) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void RecordLocked(uint64_t seq, int64_t at_us, schema::ControlCommanded::Reader command)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckOutcome(uint64_t command_seq, absl::string_view meter_address) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const Campus& campus_;
   mutable absl::Mutex mu_;
-  // "relay/<address>/<circuit>" or "parameters/<address>/<circuit>".
+  // "control/{relay,keep,parameters}/<address>/<circuit>".
   std::map<std::string, ControlEntry> entries_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> pending_ ABSL_GUARDED_BY(mu_);  // seq -> entries_ key
   std::set<std::string> dirty_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> failed_relays_ ABSL_GUARDED_BY(mu_);  // entries_ keys
   std::atomic<uint64_t> generation_{0};
 };
 

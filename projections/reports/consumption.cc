@@ -1,7 +1,10 @@
 #include "projections/reports/consumption.h"
 
 #include <set>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/roles.h"
 #include "ledger/status_macros.h"
@@ -26,6 +29,8 @@ std::string TotalKey(ConsumptionBy by, Period period, absl::string_view period_t
 }
 
 std::string Encode(const ConsumptionRow& row) {
+  WL_CHECK(row.by_kind.kinds_total() <= row.violations);
+  WL_CHECK(row.by_kind.lockouts <= row.violations);
   return EncodeRow<rows::Consumption>([&](auto out) {
     out.setId(row.id);
     out.setPeriod(row.period);
@@ -35,6 +40,13 @@ std::string Encode(const ConsumptionRow& row) {
     out.setAmountFen(row.amount_fen);
     out.setDeductions(row.deductions);
     out.setViolations(row.violations);
+    out.setLoadLimit(row.by_kind.load_limit);
+    out.setCurrentLimit(row.by_kind.current_limit);
+    out.setMaliciousLoad(row.by_kind.malicious_load);
+    out.setAntiRestriction(row.by_kind.anti_restriction);
+    out.setNightLimit(row.by_kind.night_limit);
+    out.setMeterTrip(row.by_kind.meter_trip);
+    out.setLockouts(row.by_kind.lockouts);
   });
 }
 
@@ -50,7 +62,44 @@ absl::StatusOr<ConsumptionRow> Decode(absl::string_view key, absl::string_view v
   row.amount_fen = in.getAmountFen();
   row.deductions = in.getDeductions();
   row.violations = in.getViolations();
+  row.by_kind.load_limit = in.getLoadLimit();
+  row.by_kind.current_limit = in.getCurrentLimit();
+  row.by_kind.malicious_load = in.getMaliciousLoad();
+  row.by_kind.anti_restriction = in.getAntiRestriction();
+  row.by_kind.night_limit = in.getNightLimit();
+  row.by_kind.meter_trip = in.getMeterTrip();
+  row.by_kind.lockouts = in.getLockouts();
+  // Encode writes no more by kind (or lockouts) than in all: more is damage.
+  if (row.by_kind.kinds_total() > row.violations || row.by_kind.lockouts > row.violations) {
+    return absl::DataLossError(absl::StrCat("report row '", absl::CHexEscape(key),
+                                            "': more violations by kind than in all"));
+  }
   return row;
+}
+
+// Counts one violation of `kind` in `counts`; a kind this build does not know
+// counts in the row's total only.
+void CountKind(schema::ViolationKind kind, ViolationCounts& counts) {
+  switch (kind) {
+    case schema::ViolationKind::LOAD_LIMIT:
+      counts.load_limit += 1;
+      return;
+    case schema::ViolationKind::CURRENT_LIMIT:
+      counts.current_limit += 1;
+      return;
+    case schema::ViolationKind::MALICIOUS_LOAD:
+      counts.malicious_load += 1;
+      return;
+    case schema::ViolationKind::ANTI_RESTRICTION:
+      counts.anti_restriction += 1;
+      return;
+    case schema::ViolationKind::NIGHT_LIMIT:
+      counts.night_limit += 1;
+      return;
+    case schema::ViolationKind::METER_TRIP:
+      counts.meter_trip += 1;
+      return;
+  }
 }
 
 absl::Status LoadBuildings(const ledger::EventStore& store, rocksdb::ColumnFamilyHandle* family,
@@ -100,6 +149,9 @@ void ConsumptionReport::Apply(schema::Envelope::Reader envelope, schema::EventBo
     case ledger::EventKind::DEDUCTIONS_APPLIED:
       AddDeductions(envelope.getAppendedAtUs(), body.getDeductionsApplied(), writer);
       break;
+    case ledger::EventKind::VIOLATION_RECORDED:
+      AddViolation(envelope.getAppendedAtUs(), body.getViolationRecorded(), writer);
+      break;
     default:
       break;
   }
@@ -116,32 +168,51 @@ void ConsumptionReport::AddRoom(schema::RoomRegistered::Reader room,
              }));
 }
 
+std::vector<std::pair<std::string, ConsumptionRow*>> ConsumptionReport::RowsOf(
+    const std::string& room_id, int64_t time_us) {
+  auto building = building_of_.find(room_id);
+  // The campus charges and watches only registered rooms; "" would mark a gap
+  // in what we saw.
+  std::string building_id = building == building_of_.end() ? "" : building->second;
+  std::vector<std::pair<std::string, ConsumptionRow*>> out;
+  for (Period period : kPeriods) {
+    std::string period_text = PeriodOf(period, time_us);
+    for (ConsumptionBy by : {ConsumptionBy::kRoom, ConsumptionBy::kBuilding}) {
+      const std::string& id = by == ConsumptionBy::kRoom ? room_id : building_id;
+      std::string key = TotalKey(by, period, period_text, id);
+      ConsumptionRow& row = rows_[key];
+      row.id = id;
+      row.period = period_text;
+      out.emplace_back(std::move(key), &row);
+    }
+  }
+  return out;
+}
+
 void ConsumptionReport::AddDeductions(int64_t time_us, schema::DeductionsApplied::Reader applied,
                                       ledger::ProjectionWriter& writer) {
   std::set<std::string> touched;
   for (auto line : applied.getDeductions()) {
-    std::string room_id = Str(line.getRoomId());
-    auto building = building_of_.find(room_id);
-    // The campus charges only registered rooms; "" would mark a gap in what we saw.
-    std::string building_id = building == building_of_.end() ? "" : building->second;
-    for (Period period : kPeriods) {
-      std::string period_text = PeriodOf(period, time_us);
-      for (ConsumptionBy by : {ConsumptionBy::kRoom, ConsumptionBy::kBuilding}) {
-        const std::string& id = by == ConsumptionBy::kRoom ? room_id : building_id;
-        std::string key = TotalKey(by, period, period_text, id);
-        ConsumptionRow& row = rows_[key];
-        row.id = id;
-        row.period = period_text;
-        row.energy_wh += line.getEnergyWh();
-        row.free_wh += line.getFreeWh();
-        row.charged_wh += line.getChargedWh();
-        row.amount_fen += line.getAmountFen();
-        row.deductions += 1;
-        touched.insert(std::move(key));
-      }
+    for (auto& [key, row] : RowsOf(Str(line.getRoomId()), time_us)) {
+      row->energy_wh += line.getEnergyWh();
+      row->free_wh += line.getFreeWh();
+      row->charged_wh += line.getChargedWh();
+      row->amount_fen += line.getAmountFen();
+      row->deductions += 1;
+      touched.insert(std::move(key));
     }
   }
   for (const std::string& key : touched) writer.Put(key, Encode(rows_.at(key)));
+}
+
+void ConsumptionReport::AddViolation(int64_t time_us, schema::ViolationRecorded::Reader violation,
+                                     ledger::ProjectionWriter& writer) {
+  for (auto& [key, row] : RowsOf(Str(violation.getRoomId()), time_us)) {
+    row->violations += 1;
+    CountKind(violation.getKind(), row->by_kind);
+    if (violation.getLockout()) row->by_kind.lockouts += 1;
+    writer.Put(key, Encode(*row));
+  }
 }
 
 absl::StatusOr<std::vector<ConsumptionRow>> ReadConsumption(const ledger::EventStore& store,
@@ -163,6 +234,13 @@ absl::StatusOr<std::vector<ConsumptionRow>> ReadConsumption(const ledger::EventS
                                 return absl::OkStatus();
                               }));
   return out;
+}
+
+absl::StatusOr<std::vector<ConsumptionRow>> ReadViolations(const ledger::EventStore& store,
+                                                           const ConsumptionQuery& query) {
+  WL_ASSIGN_OR_RETURN(std::vector<ConsumptionRow> rows, ReadConsumption(store, query));
+  std::erase_if(rows, [](const ConsumptionRow& row) { return row.violations == 0; });
+  return rows;
 }
 
 }  // namespace wattledger::projections::reports

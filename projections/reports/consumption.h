@@ -1,9 +1,11 @@
 // The consumption report: energy (Wh) and charges (fen) by room and by
 // building, per campus month, quarter and year, summed from the lines of
-// every DeductionsApplied and dated by the event's appendedAtUs in campus
-// time. A room's building comes from its registration (RoomRegistered or a
-// RegistryImported row), which the report sees first. The violations column
-// stays 0 until the control issue counts them.
+// every DeductionsApplied, and the load-rule violations counted from every
+// ViolationRecorded (by kind, and those that escalated to a lockout); each
+// dated by the event's appendedAtUs in campus time. A room's building comes
+// from its registration (RoomRegistered or a RegistryImported row), which the
+// report sees first. `wattctl report violations` is the violation columns of
+// the same rows (ReadViolations).
 //
 // A catch-up projection (ledger/subscription.h): Load and Apply run on its
 // runner's thread. It keeps its rows in memory as well as in its family: a
@@ -12,6 +14,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -27,6 +30,24 @@ enum class ConsumptionBy : uint8_t { kRoom = 0, kBuilding = 1 };
 absl::string_view ConsumptionByName(ConsumptionBy by);  // "room", "building"
 absl::StatusOr<ConsumptionBy> ParseConsumptionBy(absl::string_view name);
 
+// One row's ViolationRecorded events by kind (schema::ViolationKind).
+struct ViolationCounts {
+  uint64_t load_limit = 0;
+  uint64_t current_limit = 0;
+  uint64_t malicious_load = 0;
+  uint64_t anti_restriction = 0;
+  uint64_t night_limit = 0;
+  uint64_t meter_trip = 0;
+  uint64_t lockouts = 0;  // of any kind, those that escalated to a lockout
+
+  // The kinds summed (not lockouts, which are counted in their kinds too).
+  uint64_t kinds_total() const {
+    return load_limit + current_limit + malicious_load + anti_restriction + night_limit +
+           meter_trip;
+  }
+  bool operator==(const ViolationCounts&) const = default;
+};
+
 struct ConsumptionRow {
   std::string id;           // the room or building
   std::string building_id;  // a room's building ("" for building rows)
@@ -35,8 +56,9 @@ struct ConsumptionRow {
   int64_t free_wh = 0;
   int64_t charged_wh = 0;
   int64_t amount_fen = 0;
-  uint64_t deductions = 0;  // deduction lines summed
-  uint64_t violations = 0;
+  uint64_t deductions = 0;       // deduction lines summed
+  uint64_t violations = 0;       // ViolationRecorded events of any kind
+  ViolationCounts by_kind = {};  // the same by kind (a kind unknown to this build: none)
 
   bool operator==(const ConsumptionRow&) const = default;
 };
@@ -52,6 +74,12 @@ class ConsumptionReport final : public ledger::CatchUpProjection {
   void AddRoom(schema::RoomRegistered::Reader room, ledger::ProjectionWriter& writer);
   void AddDeductions(int64_t time_us, schema::DeductionsApplied::Reader applied,
                      ledger::ProjectionWriter& writer);
+  void AddViolation(int64_t time_us, schema::ViolationRecorded::Reader violation,
+                    ledger::ProjectionWriter& writer);
+  // The rows of `room_id` and its building for the periods of `time_us`,
+  // created empty when new, each with its key.
+  std::vector<std::pair<std::string, ConsumptionRow*>> RowsOf(const std::string& room_id,
+                                                              int64_t time_us);
 
   std::map<std::string, std::string> building_of_;  // room -> building
   std::map<std::string, ConsumptionRow> rows_;      // by key
@@ -60,12 +88,16 @@ class ConsumptionReport final : public ledger::CatchUpProjection {
 struct ConsumptionQuery {
   ConsumptionBy by = ConsumptionBy::kRoom;
   Period period = Period::kMonth;
-  DayRange days;  // the periods holding these days
+  DayRange days = {};  // the periods holding these days
 };
 
 // The report's rows for `query`, by period, then id. kInvalidArgument for a
 // bad range; the store must have been opened with the report's family.
 absl::StatusOr<std::vector<ConsumptionRow>> ReadConsumption(const ledger::EventStore& store,
                                                             const ConsumptionQuery& query);
+
+// The rows of ReadConsumption(query) that count at least one violation.
+absl::StatusOr<std::vector<ConsumptionRow>> ReadViolations(const ledger::EventStore& store,
+                                                           const ConsumptionQuery& query);
 
 }  // namespace wattledger::projections::reports

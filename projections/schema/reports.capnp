@@ -8,7 +8,8 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("wattledger::projections::reports::rows");
 using Event = import "/ledger/schema/event.capnp";
 
-# consumption: one room's or building's deductions in one campus period.
+# consumption: one room's or building's deductions and violations in one
+# campus period.
 struct Consumption {
   id @0 :Text;               # the room or building id
   period @1 :Text;           # "2026-09", "2026-Q3" or "2026"
@@ -17,7 +18,16 @@ struct Consumption {
   chargedWh @4 :Int64;       # charged at a tariff (or recorded without one)
   amountFen @5 :Int64;       # deducted
   deductions @6 :UInt64;     # deduction lines counted
-  violations @7 :UInt64;     # load-limit and malicious-load violations (the control issue fills it)
+  violations @7 :UInt64;     # ViolationRecorded events of any kind
+  # The violations by kind (a kind this build does not know counts in
+  # violations only) and those that escalated to a lockout.
+  loadLimit @8 :UInt64;
+  currentLimit @9 :UInt64;
+  maliciousLoad @10 :UInt64;
+  antiRestriction @11 :UInt64;
+  nightLimit @12 :UInt64;
+  meterTrip @13 :UInt64;
+  lockouts @14 :UInt64;
 }
 
 # consumption: the building a room belongs to, from its registration.

@@ -28,7 +28,7 @@
 #include "ledger/ledger.h"
 #include "ledger/replay.h"
 #include "projections/calendar.h"
-#include "projections/campus.h"
+#include "projections/domain.h"
 
 ABSL_FLAG(std::string, dir, "/tmp/campus-year", "where the generated ledger lives");
 ABSL_FLAG(int32_t, rooms, 10000, "rooms (one meter each)");
@@ -101,12 +101,12 @@ ledger::SignedRequest Request(const SigningKey& key, const std::string& stream,
 }
 
 ledger::LedgerOptions Options(const std::string& dir, const SigningKey& ledger_key,
-                              const ledger::Clock* clock, projections::Campus* campus) {
+                              const ledger::Clock* clock, ledger::InlineProjection* domain) {
   ledger::LedgerOptions options;
   options.data_dir = dir + "/ledger";
   options.ledger_key = ledger_key;
   options.clock = clock;
-  options.projections = {campus};
+  options.projections = {domain};
   options.checkpoint_every_events = 100000;
   options.checkpoint_every_us = INT64_MAX / 2;
   return options;
@@ -125,8 +125,8 @@ int Generate() {
   auto ingest = *SigningKey::Generate();
   if (!ledger_key.SavePem(dir + "/ledger.pem", "").ok()) return 1;
   ledger::ManualClock clock(kStartUs);
-  projections::Campus campus;
-  auto options = Options(dir, ledger_key, &clock, &campus);
+  projections::Domain domain;  // the whole domain, as wattd runs it
+  auto options = Options(dir, ledger_key, &clock, &domain);
   if (!ledger::Ledger::Initialize(options, admin.public_key(), "campus-year").ok()) return 1;
   auto opened = ledger::Ledger::Open(options);
   if (!opened.ok()) return 1;
@@ -312,12 +312,12 @@ int ReplayYear() {
     return 1;
   }
   double open_seconds = std::chrono::duration<double>(Steady::now() - open_begin).count();
-  projections::Campus campus;
+  projections::Domain domain;
   ledger::ReplayOptions options;
   options.mode = ledger::ReplayMode::kStateOnly;
   double cpu_begin = CpuSeconds();
   Steady::time_point begin = Steady::now();
-  auto replayed = ledger::Replay(**source, **target, {&campus}, options);
+  auto replayed = ledger::Replay(**source, **target, {&domain}, options);
   double seconds = std::chrono::duration<double>(Steady::now() - begin).count();
   double cpu_seconds = CpuSeconds() - cpu_begin;
   if (!replayed.ok()) {
@@ -327,7 +327,7 @@ int ReplayYear() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   int64_t balance = 0;
-  for (const auto& room : campus.Rooms()) balance += room.balance_fen;
+  for (const auto& room : domain.campus().Rooms()) balance += room.balance_fen;
   // The generator's ledger holds the live state its writer committed.
   auto live = (*source)->Dump(ledger::EventStore::kState);
   auto rebuilt = (*target)->Dump(ledger::EventStore::kState);
@@ -337,7 +337,7 @@ int ReplayYear() {
       "\"cpu_seconds\":%.2f,\"events_per_s\":%.0f,\"rooms\":%zu,\"total_balance_fen\":%lld,"
       "\"state_rows\":%zu,\"state_matches_live\":%s,\"peak_rss_mib\":%.0f}\n",
       static_cast<unsigned long long>(replayed->events), open_seconds, seconds, cpu_seconds,
-      static_cast<double>(replayed->events) / seconds, campus.Rooms().size(),
+      static_cast<double>(replayed->events) / seconds, domain.campus().Rooms().size(),
       static_cast<long long>(balance), rebuilt.ok() ? rebuilt->size() : 0,
       matches ? "true" : "false", static_cast<double>(usage.ru_maxrss) / 1024.0);
   return matches ? 0 : 1;

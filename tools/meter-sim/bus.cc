@@ -191,6 +191,38 @@ Value ReadMeasurement(const dlt645::Address& address, const MeterModel& m, DataI
   }
 }
 
+dlt645::SelfTripReason WireReason(TripReason reason) {
+  switch (reason) {
+    case TripReason::kLoadLimit:
+      return dlt645::SelfTripReason::kLoadLimit;
+    case TripReason::kMaliciousLoad:
+      return dlt645::SelfTripReason::kMaliciousLoad;
+    case TripReason::kSchedule:
+      return dlt645::SelfTripReason::kScheduleOff;
+    case TripReason::kNightLimit:
+      return dlt645::SelfTripReason::kNightLimit;
+  }
+  return dlt645::SelfTripReason::kNone;
+}
+
+// 04C200cc: the circuit's last self-trip as the meter recorded it (its own
+// clock), and how many it has counted; 19 zero bytes if it never tripped.
+Value ReadLastSelfTrip(const MeterModel& m) {
+  dlt645::SelfTripRecord record;
+  if (!m.recent_trips().empty()) {
+    const MeterEvent& last = m.recent_trips().back();
+    record =
+        dlt645::SelfTripRecord{.reason = WireReason(last.reason),
+                               .at = DateTimeFromLocalSeconds(last.meter_local_s),
+                               .power_before_w = last.power_before_w,
+                               .power_w = last.power_w,
+                               .power_factor_milli = last.power_factor_milli,
+                               // 8 BCD digits: the counter wraps like a register.
+                               .trip_count = static_cast<uint32_t>(m.trip_count() % 100'000'000)};
+  }
+  return FromStatus(dlt645::EncodeSelfTripRecord(record));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Bus>> Bus::Create(std::string gateway_id, const BusOptions& options,
@@ -311,6 +343,11 @@ void Bus::AdvanceAll(int64_t now_us) {
   for (Device& device : devices_) AdvanceDevice(device, now_us);
 }
 
+void Bus::SetDropCommands(bool drop) {
+  absl::MutexLock lock(&mu_);
+  drop_commands_ = drop;
+}
+
 std::optional<Bus::Reply> Bus::Handle(const Frame& request, int64_t now_us) {
   absl::MutexLock lock(&mu_);
   ++stats_.requests;
@@ -321,6 +358,11 @@ std::optional<Bus::Reply> Bus::Handle(const Frame& request, int64_t now_us) {
     return std::nullopt;
   }
   if (request.address.IsBroadcast()) return std::nullopt;
+  if (drop_commands_ &&
+      (request.control.Is(Function::kWrite) || request.control.Is(Function::kRemoteControl))) {
+    ++stats_.commands_dropped;
+    return std::nullopt;
+  }
   if (request.control.Is(Function::kReadAddress)) {
     // Everyone on the bus answers a read-address: only a lone meter is heard.
     if (!dlt645::ParseReadAddressRequest(request).ok()) return std::nullopt;
@@ -396,12 +438,19 @@ Frame Bus::AnswerRead(Device& device, const Frame& request, std::optional<Energy
   // Parameters and schedule tables carry their circuit in the DI; the
   // measurements of circuits 2..4 use the 04C0ccnn identifiers.
   std::optional<ScheduleBlock> block = FindScheduleBlock(*id);
+  std::optional<int> trip_circuit = dlt645::SelfTripCircuit(*id);
   auto parameter = dlt645::ResolveParameter(*id);
   if (block) {
     if (Circuit* circuit = FindCircuit(device, block->circuit)) {
       const MeterParameters& p = circuit->model.parameters();
       value = ReadScheduleBlock(block->table == dlt645::Parameter::kWorkdayPeriod ? p.workday
                                                                                   : p.holiday);
+    }
+  } else if (trip_circuit) {
+    if (!options_.self_trip_record) {
+      value = Refusal(dlt645::kMeterErrorNoData);  // a meter without the vendor record
+    } else if (Circuit* circuit = FindCircuit(device, *trip_circuit)) {
+      value = ReadLastSelfTrip(circuit->model);
     }
   } else if (parameter.ok()) {
     if (Circuit* circuit = FindCircuit(device, parameter->circuit)) {

@@ -60,6 +60,9 @@ struct BusOptions {
   // Answer the vendor reading snapshot (04C10000); false: "no requested data",
   // like meters without it.
   bool reading_snapshot = true;
+  // Answer the vendor last-self-trip record (04C200cc); false: "no requested
+  // data", like meters without it.
+  bool self_trip_record = true;
 };
 
 // One circuit of a meter: its room and its model's configuration.
@@ -112,6 +115,7 @@ struct BusStats {
   uint64_t broadcasts = 0;
   uint64_t time_syncs_refused = 0;  // broadcast time beyond the limit (per meter)
   uint64_t dropped = 0;
+  uint64_t commands_dropped = 0;  // writes and remote controls lost (SetDropCommands)
   uint64_t garbled = 0;
   uint64_t bad_checksum = 0;
   uint64_t wrong_address = 0;
@@ -169,6 +173,11 @@ class Bus {
   absl::Status WithMeter(const std::string& address, int circuit, int64_t now_us,
                          absl::FunctionRef<void(MeterModel&)> change);
 
+  // A collector that loses commands: while set, every write and remote
+  // control is dropped before it reaches a meter (nothing done, no reply);
+  // reads still work. The control port's `drop-commands G on|off`.
+  void SetDropCommands(bool drop);
+
  private:
   struct Circuit {
     int circuit = 1;
@@ -217,6 +226,7 @@ class Bus {
   std::vector<Device> devices_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, size_t> by_address_ ABSL_GUARDED_BY(mu_);
   SimRandom fault_random_ ABSL_GUARDED_BY(mu_);
+  bool drop_commands_ ABSL_GUARDED_BY(mu_) = false;
   SimRandom timing_random_ ABSL_GUARDED_BY(mu_);
   BusStats stats_ ABSL_GUARDED_BY(mu_);
 };

@@ -513,6 +513,52 @@ TEST(Bus, SelfTripsReachTheSinkWithTheirMeter) {
   EXPECT_FALSE(status->relay_command_open);
 }
 
+TEST(Bus, TheLastSelfTripRecordIsAnsweredFromTheModel) {
+  auto bus = MakeBus(2);
+  const std::string meter = "000000010001";
+  // Never tripped: reason 0 and zeros.
+  auto none = Read(*bus, meter, dlt645::kLastSelfTrip);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, std::vector<uint8_t>(dlt645::kSelfTripRecordBytes, 0));
+
+  // A kettle on top of what the room draws, 5 s into the test.
+  const dlt645::DataId malicious = *dlt645::ParameterDataId(
+      {.parameter = dlt645::Parameter::kMaliciousLoadPower, .circuit = 1, .period = 0});
+  ASSERT_TRUE(
+      Write(*bus, meter, malicious, Scalar(dlt645::Parameter::kMaliciousLoadPower, 800)).ok());
+  const int64_t at = kStartUs + 5 * kSecondUs;
+  Load base;
+  ASSERT_TRUE(bus->WithMeter(meter, 1, at,
+                             [&base](MeterModel& model) {
+                               base = model.metered_load();
+                               model.ForceLoad(Load{.active_w = base.active_w + 1500,
+                                                    .reactive_var = base.reactive_var});
+                             })
+                  .ok());
+  auto value = Read(*bus, meter, dlt645::kLastSelfTrip, at + kSecondUs);
+  ASSERT_TRUE(value.ok()) << value.status();
+  auto record = dlt645::DecodeSelfTripRecord(*value);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->reason, dlt645::SelfTripReason::kMaliciousLoad);
+  // The meter's own clock, local time: 2026-03-02 10:00:05.
+  EXPECT_EQ(
+      record->at,
+      (dlt645::DateTime{.year = 2026, .month = 3, .day = 2, .hour = 10, .minute = 0, .second = 5}));
+  EXPECT_EQ(record->power_before_w, base.active_w);
+  EXPECT_EQ(record->power_w, base.active_w + 1500);
+  EXPECT_EQ(record->power_factor_milli, 1000);
+  EXPECT_EQ(record->trip_count, 1u);
+
+  // Circuit 2 does not exist on this meter; an older meter has no record.
+  EXPECT_EQ(dlt645::MeterErrorWordOf(Read(*bus, meter, *dlt645::SelfTripDataId(2)).status()),
+            dlt645::kMeterErrorNoData);
+  BusOptions older;
+  older.self_trip_record = false;
+  auto old_bus = MakeBus(1, older);
+  EXPECT_EQ(dlt645::MeterErrorWordOf(Read(*old_bus, meter, dlt645::kLastSelfTrip).status()),
+            dlt645::kMeterErrorNoData);
+}
+
 TEST(Bus, AnyWellFramedRequestIsAnsweredOrIgnoredNeverACrash) {
   auto bus = MakeBus(3);
   SimRandom random(99);

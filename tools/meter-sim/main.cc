@@ -26,6 +26,8 @@
 ABSL_FLAG(
     bool, demo, false,
     "the demo building of `wattctl seed-demo`: G1 server 127.0.0.1:9601, G2 client to --master");
+ABSL_FLAG(std::string, demo_g1, "127.0.0.1:9601",
+          "with --demo: where collector G1 listens (seed-demo --g1_address must match)");
 ABSL_FLAG(std::string, master, "127.0.0.1:9700", "the master's collector port (client collectors)");
 ABSL_FLAG(std::string, meters, "",
           "meters CSV in the import format "
@@ -134,6 +136,10 @@ absl::StatusOr<Building> BuildingFromFlags() {
   Building building;
   if (absl::GetFlag(FLAGS_demo)) {
     building = DemoBuilding(master->host, master->port);
+    auto g1 = ParseGatewaySpec("G1=server:" + absl::GetFlag(FLAGS_demo_g1));
+    if (!g1.ok()) return absl::InvalidArgumentError("--demo_g1 must be IPv4:PORT");
+    building.gateways[0].host = g1->host;
+    building.gateways[0].port = g1->port;
   } else if (absl::GetFlag(FLAGS_gateways) > 0) {
     const std::string mode = absl::GetFlag(FLAGS_generated_mode);
     if (mode != "server" && mode != "client") {

@@ -145,7 +145,7 @@ void MeterModel::ProcessDue() {
   if (supply_up != powered_) {
     powered_ = supply_up;
     Record(powered_ ? MeterEvent::Kind::kPowerRestored : MeterEvent::Kind::kPowerLost,
-           TripReason::kLoadLimit, room_load_.active_w);
+           TripReason::kLoadLimit, room_load_);
     Settle();
   }
   // Without supply the meter cannot move its relay: its timers wait.
@@ -157,13 +157,13 @@ void MeterModel::ProcessDue() {
   if (self_trip_ && self_trip_->recover_at_us && *self_trip_->recover_at_us <= now_us_) {
     const TripReason reason = self_trip_->reason;
     self_trip_.reset();
-    Record(MeterEvent::Kind::kSelfRecovery, reason, room_load_.active_w);
+    Record(MeterEvent::Kind::kSelfRecovery, reason, room_load_);
     Settle();
   }
   if (overload_since_us_ && *overload_since_us_ + kLoadLimitHoldUs <= now_us_) {
     TripReason reason = TripReason::kLoadLimit;
     EffectiveLimitW(reason);
-    Trip(reason, metered_.active_w);
+    Trip(reason, metered_.active_w, overload_power_before_w_, PowerFactorMilli(metered_));
   }
 }
 
@@ -173,6 +173,7 @@ bool MeterModel::RelayShouldBeClosed() const {
 }
 
 void MeterModel::Settle() {
+  const int32_t metered_before_w = metered_.active_w;
   // At most two passes: a malicious-load trip opens the relay, and opening
   // never steps the load up.
   for (int pass = 0; pass < 2; ++pass) {
@@ -183,7 +184,8 @@ void MeterModel::Settle() {
     metered_ = next;
     if (parameters_.malicious_power_w > 0 && step.active_w > parameters_.malicious_power_w &&
         IsResistive(step, parameters_.malicious_power_factor_milli)) {
-      Trip(TripReason::kMaliciousLoad, next.active_w);
+      Trip(TripReason::kMaliciousLoad, next.active_w, next.active_w - step.active_w,
+           PowerFactorMilli(step));
       continue;
     }
     break;
@@ -191,7 +193,10 @@ void MeterModel::Settle() {
   TripReason reason = TripReason::kLoadLimit;
   const int32_t limit_w = EffectiveLimitW(reason);
   if (limit_w > 0 && metered_.active_w > limit_w) {
-    if (!overload_since_us_) overload_since_us_ = now_us_;
+    if (!overload_since_us_) {
+      overload_since_us_ = now_us_;
+      overload_power_before_w_ = metered_before_w;
+    }
   } else {
     overload_since_us_.reset();
   }
@@ -208,23 +213,31 @@ int32_t MeterModel::EffectiveLimitW(TripReason& reason) const {
   return limit_w;
 }
 
-void MeterModel::Trip(TripReason reason, int32_t power_w) {
+void MeterModel::Trip(TripReason reason, int32_t power_w, int32_t power_before_w,
+                      int32_t power_factor_milli) {
   self_trip_ = SelfTripState{.reason = reason, .recover_at_us = std::nullopt};
   if (parameters_.recovery_delay_min > 0) {
     self_trip_->recover_at_us = now_us_ + parameters_.recovery_delay_min * kMinuteUs;
   }
   overload_since_us_.reset();
   ++trip_count_;
-  Record(MeterEvent::Kind::kSelfTrip, reason, power_w);
+  Record(MeterEvent::Kind::kSelfTrip, reason, power_w, power_before_w, power_factor_milli);
   Settle();
 }
 
-void MeterModel::Record(MeterEvent::Kind kind, TripReason reason, int32_t power_w) {
+void MeterModel::Record(MeterEvent::Kind kind, TripReason reason, const Load& load) {
+  Record(kind, reason, load.active_w, load.active_w, PowerFactorMilli(load));
+}
+
+void MeterModel::Record(MeterEvent::Kind kind, TripReason reason, int32_t power_w,
+                        int32_t power_before_w, int32_t power_factor_milli) {
   const MeterEvent event{.kind = kind,
                          .reason = reason,
                          .at_us = now_us_,
                          .meter_local_s = LocalSeconds(),
-                         .power_w = power_w};
+                         .power_w = power_w,
+                         .power_before_w = power_before_w,
+                         .power_factor_milli = power_factor_milli};
   if (kind == MeterEvent::Kind::kSelfTrip) {
     if (recent_trips_.size() == kTripsKept) recent_trips_.pop_front();
     recent_trips_.push_back(event);
@@ -288,16 +301,17 @@ void MeterModel::UpdateSchedule() {
   if (was_night && action != dlt645::ScheduleAction::kNight && self_trip_ &&
       self_trip_->reason == TripReason::kNightLimit && powered_) {
     self_trip_.reset();
-    Record(MeterEvent::Kind::kSelfRecovery, TripReason::kNightLimit, room_load_.active_w);
+    Record(MeterEvent::Kind::kSelfRecovery, TripReason::kNightLimit, room_load_);
   }
   const Load before = metered_;
   Settle();
   const bool held_after = schedule_action_ == dlt645::ScheduleAction::kOff && !keep_power_;
   if (!held_before && held_after && was_closed && !relay_closed_) {
     ++trip_count_;
-    Record(MeterEvent::Kind::kSelfTrip, TripReason::kSchedule, before.active_w);
+    Record(MeterEvent::Kind::kSelfTrip, TripReason::kSchedule, before.active_w, before.active_w,
+           PowerFactorMilli(before));
   } else if (held_before && !held_after && !was_closed && relay_closed_) {
-    Record(MeterEvent::Kind::kSelfRecovery, TripReason::kSchedule, room_load_.active_w);
+    Record(MeterEvent::Kind::kSelfRecovery, TripReason::kSchedule, room_load_);
   }
 }
 

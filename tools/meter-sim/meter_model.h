@@ -79,6 +79,13 @@ struct MeterEvent {
   int64_t at_us = 0;                           // simulated Unix time
   int64_t meter_local_s = 0;                   // the meter's own clock then (local seconds)
   int32_t power_w = 0;                         // load seen at that instant (before a trip)
+  // Self-trips: the evidence the meter keeps (its record 04C200cc). Malicious
+  // load: the metered load just before the step; load and night limit: the
+  // metered load just before it went above the limit; schedule: power_w.
+  // Other events: power_w.
+  int32_t power_before_w = 0;
+  // Self-trips: of the step for a malicious load, of the load otherwise.
+  int32_t power_factor_milli = 1000;
 };
 std::string_view EventKindName(MeterEvent::Kind kind);  // "self_trip", "self_recovery", ...
 
@@ -191,8 +198,11 @@ class MeterModel {
   bool RelayShouldBeClosed() const;
   void UpdateSchedule();
   int32_t EffectiveLimitW(TripReason& reason) const;
-  void Trip(TripReason reason, int32_t power_w);
-  void Record(MeterEvent::Kind kind, TripReason reason, int32_t power_w);
+  void Trip(TripReason reason, int32_t power_w, int32_t power_before_w, int32_t power_factor_milli);
+  // A recovery or a supply change, with the load then.
+  void Record(MeterEvent::Kind kind, TripReason reason, const Load& load);
+  void Record(MeterEvent::Kind kind, TripReason reason, int32_t power_w, int32_t power_before_w,
+              int32_t power_factor_milli);
   int64_t MeterClockUs() const;
 
   MeterConfig config_;
@@ -220,6 +230,7 @@ class MeterModel {
   };
   std::optional<SelfTripState> self_trip_;
   std::optional<int64_t> overload_since_us_;
+  int32_t overload_power_before_w_ = 0;  // metered just before the overload began
   dlt645::ScheduleAction schedule_action_ = dlt645::ScheduleAction::kUnused;
   int32_t night_power_w_ = 0;
 

@@ -233,6 +233,48 @@ TEST(MeterModel, ResistiveStepAboveTheThresholdTripsAtOnce) {
   EXPECT_EQ(meter.power_w(), 100);
 }
 
+TEST(MeterModel, SelfTripsKeepThePowerBeforeAndThePowerFactorAsEvidence) {
+  // Malicious load: the load before the step, and the step's own power factor.
+  MeterModel meter(Config(kMondayMidnightUs));
+  MeterParameters parameters;
+  parameters.malicious_power_w = 800;
+  parameters.load_limit_w = 2500;
+  parameters.recovery_delay_min = 1;
+  meter.SetParameters(parameters);
+  const Load base{.active_w = 100, .reactive_var = 117};  // laptops, pf 0.65
+  meter.ForceLoad(base);
+  meter.Advance(meter.now_us() + kMinuteUsTest);
+  meter.TakeEvents();
+  meter.ForceLoad(Load{.active_w = 1600, .reactive_var = 117});  // a 1500 W kettle
+  std::vector<MeterEvent> events = meter.TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].reason, TripReason::kMaliciousLoad);
+  EXPECT_EQ(events[0].power_before_w, 100);
+  EXPECT_EQ(events[0].power_w, 1600);
+  EXPECT_EQ(events[0].power_factor_milli, 1000);
+  EXPECT_EQ(events[0].meter_local_s, meter.LocalSeconds());
+  ASSERT_EQ(meter.recent_trips().size(), 1u);
+  EXPECT_EQ(meter.recent_trips().back().power_before_w, 100);
+
+  // Load limit: the load just before it went above the limit, and the
+  // power factor of the load at the trip.
+  meter.ForceLoad(base);
+  meter.Advance(meter.now_us() + kMinuteUsTest);  // recovered
+  ASSERT_TRUE(meter.relay_closed());
+  meter.TakeEvents();
+  meter.ForceLoad(Load{.active_w = 2400, .reactive_var = 117 + 1200});  // no malicious step
+  ASSERT_TRUE(meter.relay_closed());
+  meter.ForceLoad(Load{.active_w = 3000, .reactive_var = 117 + 1200});
+  meter.Advance(meter.now_us() + kLoadLimitHoldUs);
+  events = meter.TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].reason, TripReason::kLoadLimit);
+  EXPECT_EQ(events[0].power_before_w, 2400);
+  EXPECT_EQ(events[0].power_w, 3000);
+  EXPECT_EQ(events[0].power_factor_milli, PowerFactorMilli(Load{3000, 1317}));
+  EXPECT_EQ(meter.trip_count(), 2u);
+}
+
 TEST(MeterModel, PowerFactorThresholdDecidesWhatIsResistive) {
   EXPECT_TRUE(IsResistive(Load{.active_w = 1000, .reactive_var = 0}, 950));
   EXPECT_TRUE(IsResistive(Load{.active_w = 950, .reactive_var = 312}, 950));  // pf 0.9501
@@ -268,6 +310,9 @@ TEST(MeterModel, WorkdayScheduleSwitchesOffAndOnByTheMetersClock) {
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, MeterEvent::Kind::kSelfTrip);
   EXPECT_EQ(events[0].reason, TripReason::kSchedule);
+  EXPECT_EQ(events[0].power_w, 100);  // what the schedule cut
+  EXPECT_EQ(events[0].power_before_w, 100);
+  EXPECT_EQ(events[0].power_factor_milli, 1000);
   EXPECT_EQ(events[1].kind, MeterEvent::Kind::kSelfRecovery);
   EXPECT_EQ(events[1].reason, TripReason::kSchedule);
   EXPECT_EQ(meter.trip_count(), 1u);

@@ -307,6 +307,12 @@ absl::StatusOr<std::string> Simulator::RunCommand(const std::vector<std::string>
     target->PowerCycle(seconds * 1000);
     return std::string();
   }
+  if (verb == "drop-commands" && words.size() == 3 && (words[2] == "on" || words[2] == "off")) {
+    Bus* target = bus(words[1]);
+    if (target == nullptr) return absl::NotFoundError("no such gateway");
+    target->SetDropCommands(words[2] == "on");
+    return std::string();
+  }
   if ((verb == "power-fail" || verb == "load" || verb == "register") && words.size() >= 3) {
     std::string address;
     int circuit = 0;

@@ -8,6 +8,7 @@
 // per line ({"ok":true,...} or {"ok":false,"error":"..."}):
 //   disconnect GATEWAY                 drop the collector's connections now
 //   restart GATEWAY SECONDS            the collector is down for SECONDS, then starts again
+//   drop-commands GATEWAY on|off       the collector loses every write and remote control
 //   power-fail ADDRESS SECONDS         the meter's supply fails for SECONDS of simulated time
 //   load ADDRESS[/CIRCUIT] WATTS [VAR] force the room's load (VAR default 0: resistive)
 //   load ADDRESS[/CIRCUIT] profile     back to the profile

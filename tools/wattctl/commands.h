@@ -42,6 +42,13 @@ int ControlKeepPowerClear();
 int ControlParams();
 int ControlShow();
 int DeviceStatusShow();
+// control_policy_command.cc: policies, why a room's power is as it is, violations.
+int ControlPolicySet();
+int ControlWhy();
+int RoomStatus();
+int ViolationList();
+int AlarmList();         // alarm_command.cc
+int NotificationList();  // notification_command.cc
 // dlt645_command.cc: `dlt645 decode HEX` and `dlt645 encode read|control|time|write|address`.
 int Dlt645Decode(const std::string& hex);
 int Dlt645Encode(const std::string& what);

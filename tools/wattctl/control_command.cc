@@ -4,10 +4,14 @@
 // pending and how every gateway and meter answers, from a data directory.
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "ingest/dlt645/parameters.h"
 #include "ledger/structured_log.h"
 #include "projections/control/control_book.h"
+#include "projections/control/policy_rules.h"
 #include "projections/monitoring/device_status.h"
 #include "tools/wattctl/commands.h"
 #include "tools/wattctl/support.h"
@@ -22,16 +26,32 @@ ABSL_FLAG(int64_t, overdraft_fen, 0, "control params: the meter's own overdraft 
 ABSL_FLAG(std::string, workday, "",
           "control params: workday periods 'hh:mm,on|off|night[,W];...' (at most 8)");
 ABSL_FLAG(std::string, holiday, "", "control params: holiday periods, like --workday");
+ABSL_FLAG(std::string, scope, "", "control policy: campus, building:<id> or room:<id>");
+ABSL_FLAG(int64_t, reminder_below_fen, wattledger::projections::kDefaultReminderBelowFen,
+          "control policy: a low-balance reminder below this balance (fen)");
+ABSL_FLAG(int64_t, warning_below_fen, wattledger::projections::kDefaultWarningBelowFen,
+          "control policy: a pre-trip warning below this balance (fen)");
+ABSL_FLAG(std::string, no_cut, "",
+          "control policy: no-cut windows 'label,hh:mm-hh:mm[,YYYY-MM-DD..YYYY-MM-DD];...' "
+          "(campus time; equal times: all day, dates required)");
+ABSL_FLAG(int32_t, current_limit_ma, 0, "control policy: current that trips (mA; 0 = none)");
+ABSL_FLAG(int32_t, escalate_after, 0,
+          "control policy: violations within --escalate_window_minutes that lock out (0 = never)");
+ABSL_FLAG(int32_t, escalate_window_minutes, 0, "control policy: the escalation window");
+ABSL_FLAG(
+    std::string, schedule_dates, "",
+    "control policy: the schedule is in force 'YYYY-MM-DD..YYYY-MM-DD' (either side may be empty)");
+ABSL_FLAG(std::string, whitelist, "",
+          "control policy: approved appliances 'name:W;name:W' (not malicious loads)");
 
 namespace wattledger::wattctl {
 namespace {
 
 using ledger::JsonEscape;
 
-absl::Status FillPeriods(
-    const std::string& text,
-    capnp::List<schema::SwitchPeriod>::Builder (*init)(schema::MeterParameters::Builder, unsigned),
-    schema::MeterParameters::Builder parameters) {
+// `init(parameters, n)` makes the list of n periods to fill.
+template <typename Builder, typename Init>
+absl::Status FillPeriods(const std::string& text, Init init, Builder parameters) {
   std::vector<std::string> items = absl::StrSplit(text, ';', absl::SkipEmpty());
   auto periods = init(parameters, static_cast<unsigned>(items.size()));
   for (unsigned i = 0; i < items.size(); ++i) {
@@ -98,25 +118,25 @@ std::string EntryJson(const projections::ControlEntry& entry) {
                       ",\"failure\":", JsonEscape(entry.outcome_reason), "}");
 }
 
-std::string LinkJson(absl::string_view kind, const projections::LinkStatus& status) {
+// `last_seen_us`: the last reading applied (meters); `error_rate` the share
+// of requests that timed out or came back bad.
+std::string LinkJson(absl::string_view kind, const projections::LinkStatus& status,
+                     int64_t last_seen_us = 0) {
+  const uint64_t errors =
+      status.timeouts + status.checksum_errors + status.garbled_replies + status.abnormal_replies;
+  const double error_rate =
+      status.requests == 0 ? 0.0
+                           : static_cast<double>(errors) / static_cast<double>(status.requests);
   return absl::StrCat(
       "{\"", kind, "\":", JsonEscape(status.id), ",\"gateway\":", JsonEscape(status.gateway_id),
       ",\"state\":\"", projections::LinkStateName(status.state),
       "\",\"detail\":", JsonEscape(status.detail), ",\"peer\":", JsonEscape(status.peer),
       ",\"changedSeq\":", status.changed_seq, ",\"changedAtUs\":", status.changed_at_us,
+      ",\"lastSeenUs\":", last_seen_us, ",\"errorRate\":", absl::StrFormat("%.4f", error_rate),
       ",\"requests\":", status.requests, ",\"timeouts\":", status.timeouts,
       ",\"checksumErrors\":", status.checksum_errors,
       ",\"garbledReplies\":", status.garbled_replies,
       ",\"abnormalReplies\":", status.abnormal_replies, "}");
-}
-
-absl::StatusOr<std::unique_ptr<ledger::EventStore>> OpenData() {
-  std::string data = absl::GetFlag(FLAGS_data);
-  if (data.empty()) data = "data";
-  WL_ASSIGN_OR_RETURN(auto store,
-                      ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
-  WL_RETURN_IF_ERROR(store->Refresh());
-  return store;
 }
 
 }  // namespace
@@ -126,6 +146,120 @@ int ControlRestore() { return Relay(schema::RelayAction::CLOSE_DIRECT); }
 int ControlClosePermit() { return Relay(schema::RelayAction::CLOSE_PERMIT); }
 int ControlKeepPower() { return Relay(schema::RelayAction::KEEP_POWER); }
 int ControlKeepPowerClear() { return Relay(schema::RelayAction::KEEP_POWER_CLEAR); }
+
+namespace {
+
+// "YYYY-MM-DD" in campus time to the µs it starts; "" to 0.
+absl::StatusOr<int64_t> CampusDay(absl::string_view text) {
+  if (text.empty()) return 0;
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(text, &day)) {
+    return absl::InvalidArgumentError(absl::StrCat("not a date (YYYY-MM-DD): ", text));
+  }
+  return absl::ToUnixMicros(absl::FromCivil(day, absl::FixedTimeZone(8 * 3600)));
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> DateRange(absl::string_view text) {
+  std::vector<std::string> ends = absl::StrSplit(text, "..");
+  if (ends.size() != 2) return absl::InvalidArgumentError("a date range is FROM..UNTIL");
+  WL_ASSIGN_OR_RETURN(int64_t from, CampusDay(ends[0]));
+  WL_ASSIGN_OR_RETURN(int64_t until, CampusDay(ends[1]));
+  return std::make_pair(from, until);
+}
+
+absl::StatusOr<int> MinuteOf(absl::string_view hhmm) {
+  std::vector<std::string> parts = absl::StrSplit(hhmm, ':');
+  int h = 0;
+  int m = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &h) || !absl::SimpleAtoi(parts[1], &m) ||
+      h < 0 || h > 23 || m < 0 || m > 59) {
+    return absl::InvalidArgumentError(absl::StrCat("not a time of day (hh:mm): ", hhmm));
+  }
+  return h * 60 + m;
+}
+
+absl::Status FillPolicy(schema::ControlPolicy::Builder policy) {
+  policy.setReminderBelowFen(absl::GetFlag(FLAGS_reminder_below_fen));
+  policy.setWarningBelowFen(absl::GetFlag(FLAGS_warning_below_fen));
+  std::vector<std::string> windows =
+      absl::StrSplit(absl::GetFlag(FLAGS_no_cut), ';', absl::SkipEmpty());
+  auto list = policy.initNoCutWindows(static_cast<unsigned>(windows.size()));
+  for (unsigned i = 0; i < windows.size(); ++i) {
+    std::vector<std::string> fields = absl::StrSplit(windows[i], ',');
+    std::vector<std::string> times =
+        fields.size() >= 2 ? absl::StrSplit(fields[1], '-') : std::vector<std::string>{};
+    if (times.size() != 2 || fields.size() > 3) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a no-cut window is label,hh:mm-hh:mm[,FROM..UNTIL]: ", windows[i]));
+    }
+    list[i].setLabel(fields[0]);
+    WL_ASSIGN_OR_RETURN(int start, MinuteOf(times[0]));
+    WL_ASSIGN_OR_RETURN(int end, MinuteOf(times[1]));
+    list[i].setStartMinute(static_cast<uint16_t>(start));
+    list[i].setEndMinute(static_cast<uint16_t>(end));
+    if (fields.size() == 3) {
+      WL_ASSIGN_OR_RETURN(auto range, DateRange(fields[2]));
+      list[i].setFromUs(range.first);
+      list[i].setUntilUs(range.second);
+    }
+  }
+  policy.setLoadLimitW(absl::GetFlag(FLAGS_load_limit_w));
+  policy.setCurrentLimitMa(absl::GetFlag(FLAGS_current_limit_ma));
+  policy.setMaliciousStepW(absl::GetFlag(FLAGS_malicious_step_w));
+  policy.setMaliciousPfMilli(absl::GetFlag(FLAGS_malicious_pf_milli));
+  int32_t recovery = absl::GetFlag(FLAGS_recovery_minutes);
+  int32_t escalate = absl::GetFlag(FLAGS_escalate_after);
+  if (recovery < 0 || recovery > 255 || escalate < 0 || escalate > 255 ||
+      absl::GetFlag(FLAGS_escalate_window_minutes) < 0) {
+    return absl::InvalidArgumentError(
+        "--recovery_minutes and --escalate_after must be 0..255, the window not negative");
+  }
+  policy.setRecoveryDelayMinutes(static_cast<uint8_t>(recovery));
+  policy.setEscalateAfter(static_cast<uint8_t>(escalate));
+  policy.setEscalateWindowMinutes(
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_escalate_window_minutes)));
+  WL_RETURN_IF_ERROR(FillPeriods(
+      absl::GetFlag(FLAGS_workday),
+      [](schema::ControlPolicy::Builder p, unsigned n) { return p.initWorkdayPeriods(n); },
+      policy));
+  WL_RETURN_IF_ERROR(FillPeriods(
+      absl::GetFlag(FLAGS_holiday),
+      [](schema::ControlPolicy::Builder p, unsigned n) { return p.initHolidayPeriods(n); },
+      policy));
+  if (!absl::GetFlag(FLAGS_schedule_dates).empty()) {
+    WL_ASSIGN_OR_RETURN(auto range, DateRange(absl::GetFlag(FLAGS_schedule_dates)));
+    policy.setScheduleFromUs(range.first);
+    policy.setScheduleUntilUs(range.second);
+  }
+  std::vector<std::string> appliances =
+      absl::StrSplit(absl::GetFlag(FLAGS_whitelist), ';', absl::SkipEmpty());
+  auto whitelist = policy.initWhitelist(static_cast<unsigned>(appliances.size()));
+  for (unsigned i = 0; i < appliances.size(); ++i) {
+    std::vector<std::string> parts = absl::StrSplit(appliances[i], ':');
+    int32_t watts = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &watts)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a whitelisted appliance is name:W: ", appliances[i]));
+    }
+    whitelist[i].setName(parts[0]);
+    whitelist[i].setPowerW(watts);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int ControlPolicySet() {
+  std::string scope = absl::GetFlag(FLAGS_scope);
+  if (scope.empty()) return Usage("control policy needs --scope campus|building:B|room:R");
+  if (absl::GetFlag(FLAGS_reason).empty()) return Usage("control policy needs --reason TEXT");
+  return SignAndSubmit("policy:" + scope, [&](schema::EventBody::Builder body) {
+    auto set = body.initControlPolicySet();
+    set.setScope(scope);
+    set.setReason(absl::GetFlag(FLAGS_reason));
+    return FillPolicy(set.initPolicy());
+  });
+}
 
 int ControlParams() {
   return SubmitCommand([](schema::ControlCommanded::Builder command) -> absl::Status {
@@ -151,7 +285,7 @@ int ControlParams() {
 }
 
 int ControlShow() {
-  auto store = OpenData();
+  auto store = OpenDataStore();
   if (!store.ok()) return Fail(store.status());
   projections::Campus campus;  // the book's registry checks are not needed to read it
   projections::ControlBook book(campus);
@@ -166,12 +300,17 @@ int ControlShow() {
 }
 
 int DeviceStatusShow() {
-  auto store = OpenData();
+  auto store = OpenDataStore();
   if (!store.ok()) return Fail(store.status());
   projections::Campus campus;
   projections::DeviceStatus devices(campus);
-  absl::Status loaded = devices.Load(**store);
-  if (!loaded.ok()) return Fail(loaded);
+  for (absl::Status loaded : {campus.Load(**store), devices.Load(**store)}) {
+    if (!loaded.ok()) return Fail(loaded);
+  }
+  std::map<std::string, int64_t> last_seen;  // by meter address, its newest circuit
+  for (const projections::Meter& m : campus.Meters()) {
+    last_seen[m.address] = std::max(last_seen[m.address], m.last_read_at_us);
+  }
   std::string gateway = absl::GetFlag(FLAGS_gateway);
   std::string meter = absl::GetFlag(FLAGS_meter);
   if (meter.empty()) {
@@ -183,7 +322,7 @@ int DeviceStatusShow() {
   for (const auto& status : devices.Meters()) {
     if (!gateway.empty() && status.gateway_id != gateway) continue;
     if (!meter.empty() && status.id != meter) continue;
-    std::printf("%s\n", LinkJson("meterAddress", status).c_str());
+    std::printf("%s\n", LinkJson("meterAddress", status, last_seen[status.id]).c_str());
   }
   return 0;
 }

@@ -41,8 +41,9 @@ Campus (signed with --key, sent to --server):
   exchange --room FROM --to TO --person ID [--swap-person ID]
   readings --gateway G1 --csv FILE             (address,circuit,total_wh[,read_at_us]; ingest key)
   room show [--room R] [--data DIR]            balances, allowance, occupants
+  room status --room R [--data DIR]            live V, I, P, PF and relay of each meter, balance, power on/off and why
   import [--buildings F] [--gateways F] [--rooms F] [--occupants F] [--meters F]   all or nothing
-  seed-demo --data DIR                         the demo campus (keys in DIR/keys, demo only)
+  seed-demo --data DIR [--g1_address 127.0.0.1:9601]   the demo campus (keys in DIR/keys, demo only)
 
 Meters (signed with --key, sent to --server; wattd delivers and records the outcome):
   control cut|restore|close-permit|keep-power|keep-power-clear --meter ADDR --reason TEXT [--circuit 1]
@@ -51,6 +52,11 @@ Meters (signed with --key, sent to --server; wattd delivers and records the outc
       [--workday 'hh:mm,on|off|night[,W];...'] [--holiday ...]
   control show [--data DIR] [--meter ADDR]     each meter's latest commands: pending, delivered, failed
   device status [--data DIR] [--gateway G] [--meter ADDR]   online/offline/fault and error counters
+  control policy --scope campus|building:B|room:R --reason TEXT [policy flags, see projections/control/README.md]
+  control why --room R [--data DIR]            the relay state each meter of the room should have, and why
+  violations [--data DIR] [--room R]           load-limit, malicious-load and other violations with evidence
+  alarms [--data DIR] [--all] [--json]         open alarms, most severe first (--all: cleared ones too)
+  notifications [--data DIR] [--person ID]     the reminder outbox and each message's delivery state
 
 DL/T 645 frames (offline, nothing is sent; encode prints hex, decode one JSON line per frame):
   dlt645 decode HEX                            FE preambles and junk skipped; bad frames as errors
@@ -66,6 +72,7 @@ DL/T 645 frames (offline, nothing is sent; encode prints hex, decode one JSON li
 
 Reports (read from --data DIR, also while wattd runs; --format json|csv; dates are campus days):
   report consumption [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  report violations  [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]   by kind, lockouts
   report deposits    [--by cashier|channel|total] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   report refunds     [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   report settlement  [--since YYYY-MM-DD] [--until YYYY-MM-DD]   card-center entries and day totals
@@ -128,6 +135,12 @@ int main(int argc, char** argv) {
       {"control params", w::ControlParams},
       {"control show", w::ControlShow},
       {"device status", w::DeviceStatusShow},
+      {"control policy", w::ControlPolicySet},
+      {"control why", w::ControlWhy},
+      {"room status", w::RoomStatus},
+      {"violations", w::ViolationList},
+      {"alarms", w::AlarmList},
+      {"notifications", w::NotificationList},
       {"dlt645 encode read", [] { return w::Dlt645Encode("read"); }},
       {"dlt645 encode control", [] { return w::Dlt645Encode("control"); }},
       {"dlt645 encode time", [] { return w::Dlt645Encode("time"); }},
@@ -136,6 +149,7 @@ int main(int argc, char** argv) {
       {"import", w::Import},
       {"seed-demo", w::SeedDemo},
       {"report consumption", [] { return w::Report("consumption"); }},
+      {"report violations", [] { return w::Report("violations"); }},
       {"report deposits", [] { return w::Report("deposits"); }},
       {"report refunds", [] { return w::Report("refunds"); }},
       {"report settlement", [] { return w::Report("settlement"); }},

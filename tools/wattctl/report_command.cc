@@ -9,11 +9,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <variant>
 
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "ledger/structured_log.h"
 #include "ledger/subscription.h"
 #include "projections/calendar.h"
 #include "projections/reports/balances.h"
@@ -21,6 +18,7 @@
 #include "projections/reports/deposits.h"
 #include "projections/reports/refunds.h"
 #include "projections/reports/report_rows.h"
+#include "projections/reports/report_table.h"
 #include "projections/reports/settlement.h"
 #include "tools/wattctl/commands.h"
 #include "tools/wattctl/support.h"
@@ -30,63 +28,8 @@ namespace {
 
 namespace reports = projections::reports;
 
-// An empty cell is left out of a JSON object and blank in CSV.
-using Cell = std::variant<std::monostate, std::string, int64_t, uint64_t, bool>;
-
-class Table {
- public:
-  explicit Table(std::vector<std::string> columns) : columns_(std::move(columns)) {}
-
-  void Add(std::vector<Cell> row) {
-    WL_CHECK(row.size() == columns_.size());
-    rows_.push_back(std::move(row));
-  }
-
-  void Print(bool csv) const {
-    if (csv) {
-      std::printf("%s\n", absl::StrJoin(columns_, ",").c_str());
-      for (const auto& row : rows_) {
-        std::vector<std::string> fields;
-        for (const Cell& cell : row) fields.push_back(CsvField(cell));
-        std::printf("%s\n", absl::StrJoin(fields, ",").c_str());
-      }
-      return;
-    }
-    for (const auto& row : rows_) {
-      std::vector<std::string> members;
-      for (size_t i = 0; i < row.size(); ++i) {
-        if (std::holds_alternative<std::monostate>(row[i])) continue;
-        members.push_back(absl::StrCat(ledger::JsonEscape(columns_[i]), ":", JsonValue(row[i])));
-      }
-      std::printf("{%s}\n", absl::StrJoin(members, ",").c_str());
-    }
-  }
-
- private:
-  static std::string JsonValue(const Cell& cell) {
-    if (const auto* text = std::get_if<std::string>(&cell)) return ledger::JsonEscape(*text);
-    if (const auto* flag = std::get_if<bool>(&cell)) return *flag ? "true" : "false";
-    if (const auto* number = std::get_if<int64_t>(&cell)) return absl::StrCat(*number);
-    return absl::StrCat(std::get<uint64_t>(cell));
-  }
-
-  static std::string CsvField(const Cell& cell) {
-    if (std::holds_alternative<std::monostate>(cell)) return "";
-    if (const auto* text = std::get_if<std::string>(&cell)) {
-      if (text->find_first_of(",\"\r\n") == std::string::npos) return *text;
-      std::string quoted = "\"";
-      for (char c : *text) {
-        if (c == '"') quoted.push_back('"');
-        quoted.push_back(c);
-      }
-      return quoted + "\"";
-    }
-    return JsonValue(cell);
-  }
-
-  std::vector<std::string> columns_;
-  std::vector<std::vector<Cell>> rows_;
-};
+using reports::Cell;
+using reports::Table;
 
 std::string CampusTime(int64_t time_us) {
   return absl::FormatTime(absl::RFC3339_sec, absl::FromUnixMicros(time_us),
@@ -131,31 +74,26 @@ void NoteLag(const ledger::EventStore& store, const std::string& name) {
   }
 }
 
-absl::StatusOr<Table> Consumption(const ledger::EventStore& store, const reports::DayRange& days) {
+absl::StatusOr<reports::ConsumptionQuery> ConsumptionQueryFromFlags(const reports::DayRange& days) {
   std::string by = absl::GetFlag(FLAGS_by);
   reports::ConsumptionQuery query;
   WL_ASSIGN_OR_RETURN(query.by, reports::ParseConsumptionBy(by.empty() ? "room" : by));
   WL_ASSIGN_OR_RETURN(query.period, reports::ParsePeriod(absl::GetFlag(FLAGS_period)));
   query.days = days;
+  return query;
+}
+
+absl::StatusOr<Table> Consumption(const ledger::EventStore& store, const reports::DayRange& days) {
+  WL_ASSIGN_OR_RETURN(reports::ConsumptionQuery query, ConsumptionQueryFromFlags(days));
   WL_ASSIGN_OR_RETURN(auto rows, reports::ReadConsumption(store, query));
-  bool by_room = query.by == reports::ConsumptionBy::kRoom;
-  std::vector<std::string> columns = {"period", by_room ? "roomId" : "buildingId"};
-  if (by_room) columns.push_back("buildingId");
-  for (const char* column :
-       {"energyWh", "freeWh", "chargedWh", "amountFen", "deductions", "violations"}) {
-    columns.push_back(column);
-  }
-  Table table(columns);
-  for (const auto& row : rows) {
-    std::vector<Cell> cells = {row.period, row.id};
-    if (by_room) cells.push_back(row.building_id);
-    for (Cell cell : std::initializer_list<Cell>{row.energy_wh, row.free_wh, row.charged_wh,
-                                                 row.amount_fen, row.deductions, row.violations}) {
-      cells.push_back(std::move(cell));
-    }
-    table.Add(std::move(cells));
-  }
-  return table;
+  return reports::ConsumptionTable(rows, query.by);
+}
+
+// The violation columns of the consumption report's rows that count one.
+absl::StatusOr<Table> Violations(const ledger::EventStore& store, const reports::DayRange& days) {
+  WL_ASSIGN_OR_RETURN(reports::ConsumptionQuery query, ConsumptionQueryFromFlags(days));
+  WL_ASSIGN_OR_RETURN(auto rows, reports::ReadViolations(store, query));
+  return reports::ViolationsTable(rows, query.by);
 }
 
 absl::StatusOr<Table> Deposits(const ledger::EventStore& store, const reports::DayRange& days) {
@@ -254,17 +192,19 @@ absl::StatusOr<Table> Run(const std::string& which) {
   }
   reports::DayRange days{absl::GetFlag(FLAGS_since), absl::GetFlag(FLAGS_until)};
   WL_RETURN_IF_ERROR(reports::Validate(days));
-  std::string name = which == "consumption"  ? reports::kConsumptionReport
-                     : which == "deposits"   ? reports::kDepositsReport
-                     : which == "refunds"    ? reports::kRefundsReport
-                     : which == "settlement" ? reports::kSettlementReport
-                                             : "";
+  // Violations are counted in the consumption report's rows.
+  std::string name = which == "consumption" || which == "violations" ? reports::kConsumptionReport
+                     : which == "deposits"                           ? reports::kDepositsReport
+                     : which == "refunds"                            ? reports::kRefundsReport
+                     : which == "settlement"                         ? reports::kSettlementReport
+                                                                     : "";
   if (name.empty()) return absl::InvalidArgumentError(absl::StrCat("no report ", which));
   WL_ASSIGN_OR_RETURN(auto store, OpenData(name));
-  absl::StatusOr<Table> table = which == "consumption" ? Consumption(*store, days)
-                                : which == "deposits"  ? Deposits(*store, days)
-                                : which == "refunds"   ? Refunds(*store, days)
-                                                       : Settlement(*store, days);
+  absl::StatusOr<Table> table = which == "consumption"  ? Consumption(*store, days)
+                                : which == "violations" ? Violations(*store, days)
+                                : which == "deposits"   ? Deposits(*store, days)
+                                : which == "refunds"    ? Refunds(*store, days)
+                                                        : Settlement(*store, days);
   if (table.ok()) NoteLag(*store, name);
   return table;
 }
@@ -281,7 +221,8 @@ int Report(const std::string& which) {
     }
     return Fail(table.status());
   }
-  table->Print(format == "csv");
+  std::string text = format == "csv" ? table->Csv() : table->JsonLines();
+  std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
 

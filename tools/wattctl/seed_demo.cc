@@ -2,14 +2,19 @@
 // service keys for an operator, a cashier, the card center and the ingest
 // service (kept under DATA/keys for the demo only), the usual tariffs, one
 // building with 256 rooms behind two gateways of 128 meters (one collector in
-// each mode), occupants, and a first deposit per room. Every request has a
+// each mode), occupants, and a first deposit per room but one (B01-832 is
+// vacant and unpaid, to show an arrears cut). Every request has a
 // fixed idempotency key, so running it again changes nothing.
 #include <filesystem>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "ledger/roles.h"
 #include "tools/wattctl/commands.h"
 #include "tools/wattctl/support.h"
+
+ABSL_FLAG(std::string, g1_address, "127.0.0.1:9601",
+          "seed-demo: where the demo's collector G1 listens (meter-sim --demo_g1)");
 
 namespace wattledger::wattctl {
 namespace {
@@ -17,6 +22,9 @@ namespace {
 constexpr int kFloors = 8;
 constexpr int kRoomsPerFloor = 32;
 constexpr int kMetersPerGateway = 128;
+// B01-832 (meter 000000010256, on G2): no occupants and no first deposit, so
+// its first charged use falls below the overdraft limit and cuts it.
+constexpr int kVacantRoom = kFloors * kRoomsPerFloor - 1;
 
 class Seeder {
  public:
@@ -129,7 +137,7 @@ int SeedDemo() {
         building.setCampus("Demo Campus");
         auto gateways = import.initGateways(2);
         gateways[0].setGatewayId("G1");
-        gateways[0].setAddress("127.0.0.1:9601");
+        gateways[0].setAddress(absl::GetFlag(FLAGS_g1_address));
         gateways[0].setLocation("B01 floor 1-4 riser");
         gateways[0].setMode(schema::GatewayMode::SERVER);
         gateways[1].setGatewayId("G2");
@@ -155,10 +163,13 @@ int SeedDemo() {
             meter.setGatewayId(n < kMetersPerGateway ? "G1" : "G2");
             meter.setRoomId(RoomId(floor, index));
             meter.setCircuit(1);
-            meter.setInitialReadingWh(1'000'000 + 7919 * n % 500'000);
+            // As the installer reads it off the display (10 Wh steps), from
+            // the simulator's demo meter (tools/meter-sim/building.cc).
+            meter.setInitialReadingWh((1'000'000 + 7919 * n % 500'000) / 10 * 10);
             meter.setRatedCurrentMa(40'000);
             meter.setNominalVoltageDv(2200);
-            int occupants = 2 + n % 3;
+            // The last room is vacant and unpaid: the demo's arrears cut.
+            int occupants = n == kVacantRoom ? 0 : 2 + n % 3;
             for (int bed = 0; bed < occupants; ++bed) {
               int person = n * 4 + bed;
               people.emplace_back(RoomId(floor, index), absl::StrFormat("S2026%05d", person),
@@ -182,6 +193,7 @@ int SeedDemo() {
     for (int index = 0; index < kRoomsPerFloor; ++index) {
       int n = (floor - 1) * kRoomsPerFloor + index;
       std::string room_id = RoomId(floor, index);
+      if (n == kVacantRoom) continue;
       auto deposit = seeder.Submit(cashier, "room:" + room_id, "demo/deposit/" + room_id,
                                    [&](schema::EventBody::Builder body) {
                                      auto out = body.initDepositMade();

@@ -45,6 +45,17 @@ inline ledger::StoreOptions SecondaryOptions() {
   return options;
 }
 
+// The store of --data (default "data"), opened read-only beside a running
+// wattd and caught up with it.
+inline absl::StatusOr<std::unique_ptr<ledger::EventStore>> OpenDataStore() {
+  std::string data = absl::GetFlag(FLAGS_data);
+  if (data.empty()) data = "data";
+  WL_ASSIGN_OR_RETURN(auto store,
+                      ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
+  WL_RETURN_IF_ERROR(store->Refresh());
+  return store;
+}
+
 // Where events are read from: a data directory or a running wattd.
 class Source {
  public:

@@ -1,15 +1,20 @@
 // wattd: the wattledger server. Opens the ledger under --data (verifying the
 // chain tail), serves the RPC interface on loopback, runs the meter side
 // (polling the registered gateways, delivering control commands) once its
-// ingest key is registered, and on SIGTERM or SIGINT stops admitting, drains
-// the writer, writes a final checkpoint and exits.
+// ingest key is registered, delivers the reminders of the notification
+// outbox (--notify: log, webhook or off), and on SIGTERM or SIGINT stops
+// admitting, drains the writer, writes a final checkpoint and exits.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "api/notify/log_sender.h"
+#include "api/notify/notifier.h"
+#include "api/notify/webhook_sender.h"
 #include "api/rpc/ledger_server.h"
 #include "ledger/ledger.h"
 #include "ledger/period_ticker.h"
@@ -38,10 +43,18 @@ ABSL_FLAG(std::string, collector_listen, "127.0.0.1:9700",
 ABSL_FLAG(int32_t, sweep_seconds, 60, "seconds between the starts of a gateway's sweeps");
 ABSL_FLAG(int32_t, poll_timeout_ms, 500, "how long a meter has to answer one request");
 ABSL_FLAG(int32_t, poll_retries, 2, "further attempts after a timeout or a bad reply");
+ABSL_FLAG(int32_t, delivery_attempts, 5,
+          "attempts to deliver a control command (1 s, then doubling) before ControlFailed");
 ABSL_FLAG(std::string, meter_password, "02000000",
           "DL/T 645 password for writes and remote control: level then P0..P2, 8 hex digits");
 ABSL_FLAG(std::string, meter_operator, "00000000", "DL/T 645 operator code, 8 hex digits");
 ABSL_FLAG(int32_t, ingest_stats_seconds, 60, "how often the meter side logs its counters");
+ABSL_FLAG(std::string, notify, "log",
+          "how reminders in the notification outbox are delivered: log, webhook or off");
+ABSL_FLAG(std::string, notify_webhook, "",
+          "--notify=webhook: the URL each notification is POSTed to (http://host:port/path)");
+ABSL_FLAG(uint32_t, notify_max_attempts, 8,
+          "attempts per notification before it is recorded failed (backoff 1 s doubling to 60 s)");
 
 namespace wattledger {
 namespace {
@@ -51,6 +64,26 @@ using ledger::LogEvent;
 int Fatal(absl::string_view what, const absl::Status& status) {
   LogEvent("error", what, {{"status", std::string(status.ToString())}});
   return 1;
+}
+
+// The notifier delivering the outbox's reminders as --notify says; null when off.
+absl::StatusOr<std::unique_ptr<notify::Notifier>> StartNotifier(
+    ledger::Ledger& ledger, const projections::NotificationOutbox& outbox) {
+  std::string mode = absl::GetFlag(FLAGS_notify);
+  std::unique_ptr<notify::Sender> sender;
+  if (mode == "off") return nullptr;
+  if (mode == "log") {
+    sender = std::make_unique<notify::LogSender>();
+  } else if (mode == "webhook") {
+    auto webhook = notify::WebhookSender::Create({.url = absl::GetFlag(FLAGS_notify_webhook)});
+    if (!webhook.ok()) return webhook.status();
+    sender = std::move(*webhook);
+  } else {
+    return absl::InvalidArgumentError("--notify must be log, webhook or off");
+  }
+  return std::make_unique<notify::Notifier>(
+      ledger, outbox, std::move(sender),
+      notify::NotifierOptions{.max_attempts = absl::GetFlag(FLAGS_notify_max_attempts)});
 }
 
 int Run() {
@@ -90,7 +123,11 @@ int Run() {
           .day_start = projections::DayStartUs,
           .next_day_start =
               [](int64_t t) { return projections::DayStartUs(t) + projections::kMicrosPerDay; },
-          .is_month_start = [](int64_t t) { return projections::MonthStartUs(t) == t; }});
+          .is_month_start = [](int64_t t) { return projections::MonthStartUs(t) == t; },
+          .next_timer_us = [&domain] { return domain.NextTimerUs(); }});
+
+  auto notifier = StartNotifier(*ledger, domain.outbox());
+  if (!notifier.ok()) return Fatal("notifier_start_failed", notifier.status());
 
   std::unique_ptr<tools::IngestLauncher> ingest;
   if (absl::GetFlag(FLAGS_ingest)) {
@@ -101,6 +138,7 @@ int Run() {
     settings.sweep_interval = std::chrono::seconds(absl::GetFlag(FLAGS_sweep_seconds));
     settings.poll.timeout = std::chrono::milliseconds(absl::GetFlag(FLAGS_poll_timeout_ms));
     settings.poll.retries = absl::GetFlag(FLAGS_poll_retries);
+    settings.delivery_attempts_max = std::max(1, absl::GetFlag(FLAGS_delivery_attempts));
     auto password = ingest::dlt645::ParseHex4(absl::GetFlag(FLAGS_meter_password));
     auto operator_code = ingest::dlt645::ParseHex4(absl::GetFlag(FLAGS_meter_operator));
     if (!password.ok()) return Fatal("bad_meter_password", password.status());
@@ -129,6 +167,7 @@ int Run() {
            {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
   (*server)->Stop();
   ingest.reset();
+  notifier->reset();
   ticker.reset();
   absl::Status reports_status = (*reports)->Stop();
   if (!reports_status.ok())
