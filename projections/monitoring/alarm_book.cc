@@ -882,10 +882,10 @@ void AlarmBook::ApplyControlOutcome(const ledger::PendingEvent& event, Derivatio
   if (failed) {
     auto outcome = event.body.getControlFailed();
     Raise(event, kAlarmControlFailure, subject, Severity::MAJOR,
-          absl::StrCat(Capitalized(action), " of meter ", address, " (", room, "command ",
-                       command_seq, ") failed after ", outcome.getAttempts(),
-                       outcome.getAttempts() == 1 ? " attempt: " : " attempts: ",
-                       Str(outcome.getReason())),
+          absl::StrCat(
+              Capitalized(action), " of meter ", address, " (", room, "command ", command_seq,
+              ") failed after ", outcome.getAttempts(),
+              outcome.getAttempts() == 1 ? " attempt: " : " attempts: ", Str(outcome.getReason())),
           out);
   } else {
     Clear(event, kAlarmControlFailure, subject,

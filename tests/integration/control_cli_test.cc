@@ -10,8 +10,8 @@
 //
 // Every port is chosen free: wattd's RPC and collector ports, the
 // simulator's control port, and where the demo's collector G1 listens
-// (`seed-demo --g1_address` and `meter-sim --demo_g1`). The simulator runs at twice real time, so 3 kW stays a plausible
-// delta for a 40 A meter and the one-minute recovery takes 30 s, and with no
+// (`seed-demo --g1_address` and `meter-sim --demo_g1`). The simulator runs at twice real time, so 3
+// kW stays a plausible delta for a 40 A meter and the one-minute recovery takes 30 s, and with no
 // random kettles, so only the test's loads trip anything.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -83,30 +83,6 @@ std::string Tail(const std::string& text, size_t bytes = 6000) {
   return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
 }
 
-// Sends one line to the simulator's control port and returns its reply line
-// (every socket call bounded by a 5 s timeout).
-std::string Control(const std::string& address, const std::string& line) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval timeout{.tv_sec = 5, .tv_usec = 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
-  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  std::string reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
-    std::string request = line + "\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char c;
-      while (read(fd, &c, 1) == 1 && c != '\n') reply += c;
-    }
-  }
-  close(fd);
-  return reply;
-}
-
 // A port nothing listens on now (bound, read and released: another process
 // could take it in between, which a test on loopback can live with).
 int FreeLoopbackPort() {
@@ -131,17 +107,16 @@ class ControlCli : public ::testing::Test {
     data_ = dir_.Sub("data");
     CommandResult initialised = Wattctl({"init", "--data", data_});
     ASSERT_EQ(initialised.exit_code, 0) << initialised.err;
-    RunningWattd wattd =
-        StartWattd(kWattd, data_,
-                   {"--collector_listen", "127.0.0.1:0", "--sweep_seconds", "2",
-                    "--poll_timeout_ms", "300", "--checkpoint_every_seconds", "1",
-                    "--delivery_attempts", "2"});
+    RunningWattd wattd = StartWattd(
+        kWattd, data_,
+        {"--collector_listen", "127.0.0.1:0", "--sweep_seconds", "2", "--poll_timeout_ms", "300",
+         "--checkpoint_every_seconds", "1", "--delivery_attempts", "2"});
     wattd_ = std::move(wattd.process);
     server_ = wattd.address;
     ASSERT_FALSE(server_.empty()) << wattd_->stderr_text();
     const std::string g1_address = absl::StrCat("127.0.0.1:", FreeLoopbackPort());
-    CommandResult seeded = Wattctl(
-        {"seed-demo", "--data", data_, "--server", server_, "--g1_address", g1_address});
+    CommandResult seeded =
+        Wattctl({"seed-demo", "--data", data_, "--server", server_, "--g1_address", g1_address});
     ASSERT_EQ(seeded.exit_code, 0) << seeded.out << seeded.err;
     std::string ingest = wattd_->WaitForStderrLine("ingest_started", absl::Seconds(20));
     std::string collector_listen = Field(ingest, "collector_listening");
@@ -211,7 +186,7 @@ class ControlCli : public ::testing::Test {
   }
   // The simulator's truth about a meter: its relay, "open" or "closed".
   std::string TruthRelay(const std::string& meter) {
-    if (!absl::StrContains(Control(control_, "truth"), "\"ok\":true")) return "";
+    if (!absl::StrContains(SimulatorControl(control_, "truth"), "\"ok\":true")) return "";
     std::ifstream in(dir_.Sub("truth.json"));
     std::string truth(std::istreambuf_iterator<char>(in), {});
     size_t at = truth.find("\"" + meter + "\":{");
@@ -249,12 +224,12 @@ TEST_F(ControlCli, ArrearsCutDepositRestoreMaliciousTripAndControlFailureAlarm) 
   // B01-101 draws a steady 250 W (100 var) instead of its load profile, so the
   // kettle below is the same step whatever the time of day (an air
   // conditioner in the profile would shrink it, or make it no step at all).
-  ASSERT_TRUE(absl::StrContains(Control(control_, absl::StrCat("load ", kKettleMeter, " 250 100")),
-                                "\"ok\":true"));
+  ASSERT_TRUE(absl::StrContains(
+      SimulatorControl(control_, absl::StrCat("load ", kKettleMeter, " 250 100")), "\"ok\":true"));
 
   // --- Arrears: the vacant, unpaid room is cut once its meter counts. ---
-  ASSERT_TRUE(absl::StrContains(Control(control_, absl::StrCat("load ", kVacantMeter, " 3000")),
-                                "\"ok\":true"));
+  ASSERT_TRUE(absl::StrContains(
+      SimulatorControl(control_, absl::StrCat("load ", kVacantMeter, " 3000")), "\"ok\":true"));
   std::string why;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -301,8 +276,8 @@ TEST_F(ControlCli, ArrearsCutDepositRestoreMaliciousTripAndControlFailureAlarm) 
       absl::Seconds(20)))
       << shown;
   EXPECT_EQ(TruthRelay(kVacantMeter), "closed");
-  EXPECT_TRUE(absl::StrContains(Control(control_, absl::StrCat("load ", kVacantMeter, " profile")),
-                                "\"ok\":true"));
+  EXPECT_TRUE(absl::StrContains(
+      SimulatorControl(control_, absl::StrCat("load ", kVacantMeter, " profile")), "\"ok\":true"));
   Phase("arrears restore delivered");
 
   // --- Malicious load: the meter trips a kettle by itself, with evidence. ---
@@ -321,10 +296,10 @@ TEST_F(ControlCli, ArrearsCutDepositRestoreMaliciousTripAndControlFailureAlarm) 
       << shown << "\n"
       << Tail(wattd_->stderr_text());
   Phase("policy delivered to B01-101");
-  ASSERT_TRUE(absl::StrContains(Control(control_, absl::StrCat("load ", kKettleMeter, " 1500")),
-                                "\"ok\":true"));
-  ASSERT_TRUE(absl::StrContains(Control(control_, absl::StrCat("load ", kKettleMeter, " profile")),
-                                "\"ok\":true"));
+  ASSERT_TRUE(absl::StrContains(
+      SimulatorControl(control_, absl::StrCat("load ", kKettleMeter, " 1500")), "\"ok\":true"));
+  ASSERT_TRUE(absl::StrContains(
+      SimulatorControl(control_, absl::StrCat("load ", kKettleMeter, " profile")), "\"ok\":true"));
   std::vector<std::string> violations;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -354,7 +329,7 @@ TEST_F(ControlCli, ArrearsCutDepositRestoreMaliciousTripAndControlFailureAlarm) 
       },
       absl::Seconds(30)))
       << LinesWith(shown, {"\"state\":\"pending\""}).size() << " pending";
-  ASSERT_TRUE(absl::StrContains(Control(control_, "drop-commands G1 on"), "\"ok\":true"));
+  ASSERT_TRUE(absl::StrContains(SimulatorControl(control_, "drop-commands G1 on"), "\"ok\":true"));
   CommandResult cut =
       Signed("operator", {"control", "cut", "--meter", kLostCutMeter, "--reason", "test"});
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
@@ -378,7 +353,7 @@ TEST_F(ControlCli, ArrearsCutDepositRestoreMaliciousTripAndControlFailureAlarm) 
       << alarms;
   EXPECT_EQ(TruthRelay(kLostCutMeter), "closed") << "the collector lost the cut";
 
-  ASSERT_TRUE(absl::StrContains(Control(control_, "drop-commands G1 off"), "\"ok\":true"));
+  ASSERT_TRUE(absl::StrContains(SimulatorControl(control_, "drop-commands G1 off"), "\"ok\":true"));
   cut = Signed("operator", {"control", "cut", "--meter", kLostCutMeter, "--reason", "test"});
   ASSERT_EQ(cut.exit_code, 0) << cut.out << cut.err;
   ASSERT_TRUE(WaitFor(

@@ -53,25 +53,6 @@ std::string Field(const std::string& line, const std::string& key) {
   return line.substr(at, line.find('"', at) - at);
 }
 
-// Sends one line to the simulator's control port and returns its reply line.
-std::string Control(const std::string& address, const std::string& line) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1))));
-  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-  std::string reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0) {
-    std::string request = line + "\n";
-    if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char c;
-      while (read(fd, &c, 1) == 1 && c != '\n') reply += c;
-    }
-  }
-  close(fd);
-  return reply;
-}
-
 template <typename Done>
 bool WaitFor(Done done, absl::Duration timeout = absl::Seconds(30)) {
   absl::Time deadline = absl::Now() + timeout;
@@ -89,10 +70,10 @@ class MeterSide : public ::testing::Test {
     ASSERT_EQ(Wattctl({"init", "--data", data_}).exit_code, 0);
     StartWattd("127.0.0.1:0");
     // The demo's G1 at a port nothing listens on: this test's collectors are its own.
-    ASSERT_EQ(Wattctl({"seed-demo", "--data", data_, "--server", server_, "--g1_address",
-                       "127.0.0.1:1"})
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        Wattctl({"seed-demo", "--data", data_, "--server", server_, "--g1_address", "127.0.0.1:1"})
+            .exit_code,
+        0);
     std::string started = wattd_->WaitForStderrLine("ingest_started", absl::Seconds(20));
     collector_listen_ = Field(started, "collector_listening");
     ASSERT_FALSE(collector_listen_.empty()) << wattd_->stderr_text();
@@ -227,8 +208,8 @@ TEST_F(MeterSide, SurvivesGarbleAndKillsWithoutLosingOrDoubleCounting) {
 
   // Both collectors lose power for two seconds and come back on the same
   // addresses (their meters keep counting).
-  EXPECT_TRUE(absl::StrContains(Control(control_, "restart G7 2"), "\"ok\":true"));
-  EXPECT_TRUE(absl::StrContains(Control(control_, "restart G8 2"), "\"ok\":true"));
+  EXPECT_TRUE(absl::StrContains(SimulatorControl(control_, "restart G7 2"), "\"ok\":true"));
+  EXPECT_TRUE(absl::StrContains(SimulatorControl(control_, "restart G8 2"), "\"ok\":true"));
   size_t before = sweeps();
   ASSERT_TRUE(WaitFor([&] { return sweeps() >= before + 4; })) << wattd_->stderr_text();
 

@@ -60,4 +60,8 @@ struct RunningWattd {
 RunningWattd StartWattd(const std::string& wattd_path, const std::string& data_dir,
                         const std::vector<std::string>& extra_args = {"--ingest=false"});
 
+// Sends one line to a meter-sim control port ("127.0.0.1:PORT") and returns
+// its reply line, "" when it cannot (every socket call bounded by 5 s).
+std::string SimulatorControl(const std::string& address, const std::string& line);
+
 }  // namespace wattledger::testing
