@@ -199,6 +199,9 @@ Awaitable<void> GatewaySession::SyncTime() {
   }
 }
 
+// How soon to look again at a command the ledger has not made durable yet.
+constexpr std::chrono::milliseconds kDurablePoll{5};
+
 Awaitable<void> GatewaySession::WaitForNextSweep(Clock::time_point next) {
   while (!stopping_ && link_->is_open() && Clock::now() < next && !sweep_requested_) {
     woken_ = false;  // before delivering: a wake-up while we deliver must not be lost
@@ -207,6 +210,7 @@ Awaitable<void> GatewaySession::WaitForNextSweep(Clock::time_point next) {
     // Sleep until the sweep, or the earliest delivery retry, or a wake-up.
     Clock::time_point until = next;
     for (const auto& [seq, delivery] : deliveries_) until = std::min(until, delivery.next_attempt);
+    if (awaiting_durable_) until = std::min(until, Clock::now() + kDurablePoll);
     if (until > Clock::now() && !sweep_requested_ && !woken_) {
       absl::Status idle = co_await link_->Idle(until);  // notices a dropped connection
       if (!idle.ok()) break;
@@ -225,14 +229,15 @@ Awaitable<void> GatewaySession::DeliverDue() {
   bool retry_due = false;
   for (const auto& [seq, delivery] : deliveries_)
     retry_due |= delivery.next_attempt <= Clock::now();
-  if (generation == delivered_generation_ && !retry_due) co_return;
+  if (generation == delivered_generation_ && !retry_due && !awaiting_durable_) co_return;
   delivered_generation_ = generation;
+  awaiting_durable_ = false;
 
   uint64_t durable = service_.durable_seq();  // never act on a command not yet durable
   std::vector<projections::ControlEntry> ours;
   for (projections::ControlEntry& entry : book.Pending()) {
     if (entry.seq > durable) {
-      delivered_generation_ = ~0ull;  // look again next time
+      awaiting_durable_ = true;
       continue;
     }
     bool on_this_gateway =

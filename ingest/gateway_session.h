@@ -121,6 +121,9 @@ class GatewaySession {
   std::set<std::string> relay_open_;
   std::set<std::string> without_trip_record_;  // answered "no requested data" for 04C200cc
   uint64_t delivered_generation_ = ~0ull;
+  // A pending command was skipped because the ledger had not made it durable
+  // yet: nothing else will wake the session for it, so look again soon.
+  bool awaiting_durable_ = false;
   int64_t last_sweep_started_us_ = 0;
   std::chrono::steady_clock::time_point last_time_sync_{};
 };
