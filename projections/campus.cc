@@ -55,6 +55,7 @@ absl::Status Campus::Load(const ledger::EventStore& store) {
   WL_RETURN_IF_ERROR(LoadRows(store, kDepositPrefix, DecodeDeposit, deposits));
   for (auto& [key, deposit] : deposits) {
     deposit.persisted = true;
+    if (!deposit.trade_no.empty()) trades_[deposit.trade_no] = deposit.seq;
     deposits_[deposit.seq] = deposit;
   }
   WL_ASSIGN_OR_RETURN(auto counters, store.GetState(kCountersKey));
@@ -221,10 +222,30 @@ std::vector<std::pair<std::string, uint8_t>> Campus::CircuitsOfRoom(
   return out;
 }
 
-std::string Campus::RoomOfDeposit(uint64_t deposit_seq) const {
+std::string Campus::RoomOfReversal(schema::DepositReversed::Reader reversal) const {
   absl::ReaderMutexLock lock(&mu_);
-  auto it = deposits_.find(deposit_seq);
+  uint64_t seq = reversal.getDepositSeq();
+  if (seq == 0) {
+    auto trade = trades_.find(absl::string_view(reversal.getTradeNo().cStr()));
+    if (trade == trades_.end()) return "";
+    seq = trade->second;
+  }
+  auto it = deposits_.find(seq);
   return it == deposits_.end() ? std::string() : it->second.room_id;
+}
+
+std::optional<Campus::Trade> Campus::FindTrade(const std::string& trade_no) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto trade = trades_.find(trade_no);
+  if (trade == trades_.end()) return std::nullopt;
+  const DepositRecord& record = deposits_.at(trade->second);
+  return Trade{.trade_no = trade_no,
+               .deposit_seq = record.voided ? 0 : record.seq,
+               .reversal_seq = record.reversal_seq,
+               .room_id = record.room_id,
+               .amount_fen = record.amount_fen,
+               .payer_card_no = record.payer_card_no,
+               .time_us = record.time_us};
 }
 
 std::vector<std::string> Campus::RoomIds(const std::string& building_id) const {

@@ -26,6 +26,7 @@ namespace wattledger::projections {
 // Deposits older than this can no longer be reversed (and are forgotten).
 inline constexpr int64_t kReversalWindowUs = 31 * 86'400'000'000LL;
 inline constexpr int64_t kDepositFenMax = 10'000'000;  // 100,000 CNY in one deposit
+inline constexpr size_t kTradeNoBytesMax = 64;
 inline constexpr uint32_t kMetersPerGatewayMax = 128;
 // The energy register rolls over after 999999.99 kWh.
 inline constexpr int64_t kRegisterModulusWh = 1'000'000'000;
@@ -75,8 +76,21 @@ class Campus final : public ledger::InlineProjection {
   std::vector<ChargedRoom> LastBatchCharged() const;
   // The installed (not retired) meter circuits of a room, by address.
   std::vector<std::pair<std::string, uint8_t>> CircuitsOfRoom(const std::string& room_id) const;
-  // The room of a deposit that can still be reversed, or "".
-  std::string RoomOfDeposit(uint64_t deposit_seq) const;
+  // The room whose deposit a reversal applied to reversed (by seq or trade
+  // number), or "" for a void.
+  std::string RoomOfReversal(schema::DepositReversed::Reader reversal) const;
+  // What the ledger knows of a card-center trade number, within the reversal
+  // window (kReversalWindowUs); nullopt when it has not seen it.
+  struct Trade {
+    std::string trade_no;
+    uint64_t deposit_seq = 0;   // 0: reversed before its deposit came (voided)
+    uint64_t reversal_seq = 0;  // 0: not reversed
+    std::string room_id;
+    int64_t amount_fen = 0;
+    std::string payer_card_no;
+    int64_t time_us = 0;  // booked at (the deposit's, or the void's)
+  };
+  std::optional<Trade> FindTrade(const std::string& trade_no) const;
   // Every room id, or those of one building.
   std::vector<std::string> RoomIds(const std::string& building_id = "") const;
 
@@ -98,6 +112,10 @@ class Campus final : public ledger::InlineProjection {
   absl::Status CheckRegistry(const ledger::PendingEvent& event) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckMoney(const ledger::PendingEvent& event) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // A deposit's trade number: required on the card-center channel, unique
+  // within the reversal window, refused once the trade was voided.
+  absl::Status CheckTrade(schema::DepositMade::Reader deposit) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckImport(schema::RegistryImported::Reader import) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
@@ -153,6 +171,8 @@ class Campus final : public ledger::InlineProjection {
   std::map<std::string, uint32_t> address_circuits_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Tariff> tariffs_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, DepositRecord> deposits_ ABSL_GUARDED_BY(mu_);  // reversible, by seq
+  // The card center's trade numbers in deposits_: trade -> seq there.
+  absl::flat_hash_map<std::string, uint64_t> trades_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
   // Derived events Apply announced and the log must hold next.
   uint32_t derived_expected_ ABSL_GUARDED_BY(mu_) = 0;

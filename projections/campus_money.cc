@@ -45,6 +45,29 @@ std::string Body(const ledger::PendingEvent& source, absl::string_view key_prefi
 
 }  // namespace
 
+absl::Status Campus::CheckTrade(schema::DepositMade::Reader deposit) const {
+  std::string trade_no = Str(deposit.getTradeNo());
+  if (trade_no.empty()) {
+    if (deposit.getChannel() == schema::DepositChannel::CARD_CENTER) {
+      return absl::InvalidArgumentError("a card-center deposit carries its trade number");
+    }
+    return absl::OkStatus();
+  }
+  if (trade_no.size() > kTradeNoBytesMax) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a trade number is at most ", kTradeNoBytesMax, " bytes"));
+  }
+  auto trade = trades_.find(trade_no);
+  if (trade == trades_.end()) return absl::OkStatus();
+  const DepositRecord& first = deposits_.at(trade->second);
+  if (first.voided) {
+    return Refuse(absl::StrCat("trade ", trade_no, " was reversed at seq ", first.seq,
+                               " before its deposit arrived; the deposit is refused"));
+  }
+  return absl::AlreadyExistsError(
+      absl::StrCat("trade ", trade_no, " was already deposited at seq ", first.seq));
+}
+
 absl::Status Campus::CheckMoney(const ledger::PendingEvent& event) const {
   auto body = event.body;
   switch (body.which()) {
@@ -63,18 +86,42 @@ absl::Status Campus::CheckMoney(const ledger::PendingEvent& event) const {
       if (!ChannelFitsRole(deposit.getChannel(), event.signer_role)) {
         return absl::PermissionDeniedError("this key may not take deposits on that channel");
       }
-      return absl::OkStatus();
+      return CheckTrade(deposit);
     }
     case EventKind::DEPOSIT_REVERSED: {
       auto reversal = body.getDepositReversed();
-      auto it = deposits_.find(reversal.getDepositSeq());
-      if (it == deposits_.end()) {
-        return absl::NotFoundError(absl::StrCat("no deposit at seq ", reversal.getDepositSeq(),
-                                                " that can still be reversed"));
+      uint64_t seq = reversal.getDepositSeq();
+      std::string trade_no = Str(reversal.getTradeNo());
+      if ((seq == 0) == trade_no.empty()) {
+        return absl::InvalidArgumentError(
+            "a reversal names the deposit's seq or its trade number, one of them");
+      }
+      if (seq == 0) {
+        if (trade_no.size() > kTradeNoBytesMax) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("a trade number is at most ", kTradeNoBytesMax, " bytes"));
+        }
+        auto trade = trades_.find(trade_no);
+        if (trade == trades_.end()) {
+          // Not seen (yet): the reversal voids the trade.
+          if (reversal.getReason().size() == 0) {
+            return absl::InvalidArgumentError("a reversal needs a reason");
+          }
+          return absl::OkStatus();
+        }
+        seq = trade->second;
+      }
+      auto it = deposits_.find(seq);
+      if (it == deposits_.end() || (it->second.voided && trade_no.empty())) {
+        return absl::NotFoundError(
+            absl::StrCat("no deposit at seq ", seq, " that can still be reversed"));
       }
       if (it->second.reversed) {
-        return Refuse(
-            absl::StrCat("the deposit at seq ", reversal.getDepositSeq(), " is already reversed"));
+        return Refuse(it->second.voided
+                          ? absl::StrCat("trade ", trade_no, " is already reversed (seq ",
+                                         it->second.reversal_seq, ")")
+                          : absl::StrCat("the deposit at seq ", seq, " is already reversed (seq ",
+                                         it->second.reversal_seq, ")"));
       }
       if (reversal.getReason().size() == 0) {
         return absl::InvalidArgumentError("a reversal needs a reason");
@@ -164,8 +211,13 @@ ledger::Applied Campus::ApplyMoney(const ledger::PendingEvent& event) {
       room.balance_fen += amount;
       room.deposits_fen += amount;
       room.card_nets[Str(deposit.getPayerCardNo())] += amount;
-      deposits_[event.seq] =
-          DepositRecord{event.seq, room.room_id, amount, Str(deposit.getPayerCardNo()), now, false};
+      deposits_[event.seq] = DepositRecord{.seq = event.seq,
+                                           .room_id = room.room_id,
+                                           .amount_fen = amount,
+                                           .payer_card_no = Str(deposit.getPayerCardNo()),
+                                           .time_us = now,
+                                           .trade_no = Str(deposit.getTradeNo())};
+      if (deposit.getTradeNo().size() > 0) trades_[Str(deposit.getTradeNo())] = event.seq;
       ++counters_.receipts;
       MarkDirty(room);
       dirty_.insert("campus/counters");
@@ -188,9 +240,30 @@ ledger::Applied Campus::ApplyMoney(const ledger::PendingEvent& event) {
       break;
     }
     case EventKind::DEPOSIT_REVERSED: {
-      DepositRecord& deposit = deposits_.at(body.getDepositReversed().getDepositSeq());
+      auto reversal = body.getDepositReversed();
+      uint64_t seq = reversal.getDepositSeq();
+      if (seq == 0) {
+        std::string trade_no = Str(reversal.getTradeNo());
+        auto trade = trades_.find(trade_no);
+        if (trade == trades_.end()) {  // a void: remembered, nothing moves
+          deposits_[event.seq] = DepositRecord{.seq = event.seq,
+                                               .time_us = now,
+                                               .reversed = true,
+                                               .trade_no = trade_no,
+                                               .reversal_seq = event.seq,
+                                               .voided = true};
+          trades_[trade_no] = event.seq;
+          std::string void_key("campus/deposit/");
+          ledger::PutU64BigEndian(void_key, event.seq);
+          dirty_.insert(void_key);
+          break;
+        }
+        seq = trade->second;
+      }
+      DepositRecord& deposit = deposits_.at(seq);
       Room& room = rooms_.at(deposit.room_id);
       deposit.reversed = true;
+      deposit.reversal_seq = event.seq;
       room.balance_fen -= deposit.amount_fen;
       room.reversals_fen += deposit.amount_fen;
       room.card_nets[deposit.payer_card_no] -= deposit.amount_fen;
@@ -329,6 +402,11 @@ void Campus::ForgetOldDeposits(int64_t now_us) {
     // A row never written needs no delete: a state-only replay, which writes
     // at the end, would otherwise collect a delete for every deposit ever.
     if (deposits_.begin()->second.persisted) deleted_.insert(key);
+    const std::string& trade_no = deposits_.begin()->second.trade_no;
+    if (!trade_no.empty()) {
+      auto trade = trades_.find(trade_no);
+      if (trade != trades_.end() && trade->second == deposits_.begin()->first) trades_.erase(trade);
+    }
     deposits_.erase(deposits_.begin());
   }
 }

@@ -207,14 +207,23 @@ std::string EncodeDeposit(const DepositRecord& deposit) {
     out.setPayerCardNo(deposit.payer_card_no);
     out.setTimeUs(deposit.time_us);
     out.setReversed(deposit.reversed);
+    out.setTradeNo(deposit.trade_no);
+    out.setReversalSeq(deposit.reversal_seq);
+    out.setVoided(deposit.voided);
   });
 }
 
 absl::StatusOr<DepositRecord> DecodeDeposit(absl::string_view bytes) {
   return Decode<state::Deposit>(bytes, [](state::Deposit::Reader in) {
-    return DepositRecord{in.getSeq(),       Str(in.getRoomId()),
-                         in.getAmountFen(), Str(in.getPayerCardNo()),
-                         in.getTimeUs(),    in.getReversed()};
+    return DepositRecord{.seq = in.getSeq(),
+                         .room_id = Str(in.getRoomId()),
+                         .amount_fen = in.getAmountFen(),
+                         .payer_card_no = Str(in.getPayerCardNo()),
+                         .time_us = in.getTimeUs(),
+                         .reversed = in.getReversed(),
+                         .trade_no = Str(in.getTradeNo()),
+                         .reversal_seq = in.getReversalSeq(),
+                         .voided = in.getVoided()};
   });
 }
 

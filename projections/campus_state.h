@@ -96,11 +96,16 @@ struct Gateway {
 
 struct DepositRecord {
   uint64_t seq = 0;
-  std::string room_id;
+  std::string room_id{};
   int64_t amount_fen = 0;
-  std::string payer_card_no;
+  std::string payer_card_no{};
   int64_t time_us = 0;
   bool reversed = false;
+  std::string trade_no{};     // the card center's, or ""
+  uint64_t reversal_seq = 0;  // the reversal's seq, once reversed
+  // A card-center reversal that came before its deposit: seq is the
+  // reversal's, nothing moved, and the trade's deposit will be refused.
+  bool voided = false;
   // In memory only: its row is in the store (loaded, or written by a Flush),
   // so forgetting it must delete the row.
   bool persisted = false;

@@ -218,11 +218,16 @@ struct DepositMade {
   payerCardNo @3 :Text;
   cashierId @4 :Text;        # the counter cashier, the card center terminal, "web"
   tradeNo @5 :Text;          # the card center's trade number, when it comes from there
+  tradeTimeUs @6 :Int64;     # when the card center took the money (its clock); 0: not given
 }
 
+# Names the deposit by its seq, or (depositSeq 0) by the card center's trade
+# number. A reversal of a trade the ledger has not seen voids the trade: its
+# deposit is refused when it arrives late.
 struct DepositReversed {
   depositSeq @0 :UInt64;     # the DepositMade being reversed
   reason @1 :Text;
+  tradeNo @2 :Text;          # instead of depositSeq
 }
 
 enum RefundReason {

@@ -345,7 +345,7 @@ void ControlPolicies::ApplyLocked(Decider& d) {
       EvaluateArrears(d, body.getDepositMade().getRoomId());
       break;
     case EventKind::DEPOSIT_REVERSED: {
-      std::string room = campus_.RoomOfDeposit(body.getDepositReversed().getDepositSeq());
+      std::string room = campus_.RoomOfReversal(body.getDepositReversed());
       if (!room.empty()) EvaluateArrears(d, room);
       break;
     }

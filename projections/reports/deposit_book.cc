@@ -41,6 +41,7 @@ absl::string_view ChannelName(schema::DepositChannel channel) {
 absl::Status DepositBook::Load(const ledger::EventStore& store,
                                rocksdb::ColumnFamilyHandle* family) {
   deposits_.clear();
+  trades_.clear();
   return ScanPrefix(store, family, kDepositPrefix,
                     [&](absl::string_view key, absl::string_view value) -> absl::Status {
                       WL_ASSIGN_OR_RETURN(auto parsed, DecodeRow<rows::Deposit>(key, value));
@@ -54,6 +55,8 @@ absl::Status DepositBook::Load(const ledger::EventStore& store,
                                                               Str(row.getPayerCardNo()),
                                                               row.getTimeUs(),
                                                               row.getReversed()};
+                      if (row.getTradeNo().size() > 0)
+                        trades_[Str(row.getTradeNo())] = row.getSeq();
                       return absl::OkStatus();
                     });
 }
@@ -72,8 +75,15 @@ const BookedDeposit& DepositBook::Remember(uint64_t seq, int64_t time_us,
                          Str(deposit.getPayerCardNo()),
                          time_us,
                          false};
+  if (!booked.trade_no.empty()) trades_[booked.trade_no] = seq;
   Put(booked, writer);
   return booked;
+}
+
+uint64_t DepositBook::Resolve(schema::DepositReversed::Reader reversal) const {
+  if (reversal.getDepositSeq() != 0) return reversal.getDepositSeq();
+  auto trade = trades_.find(absl::string_view(reversal.getTradeNo().cStr()));
+  return trade == trades_.end() ? 0 : trade->second;
 }
 
 BookedDeposit DepositBook::Reverse(uint64_t deposit_seq, ledger::ProjectionWriter& writer) {
@@ -91,6 +101,8 @@ void DepositBook::Forget(int64_t period_end_us, ledger::ProjectionWriter& writer
   while (!deposits_.empty() &&
          deposits_.begin()->second.time_us + kReversalWindowUs < period_end_us) {
     writer.Delete(WithSeq(kDepositPrefix, deposits_.begin()->first));
+    auto trade = trades_.find(deposits_.begin()->second.trade_no);
+    if (trade != trades_.end() && trade->second == deposits_.begin()->first) trades_.erase(trade);
     deposits_.erase(deposits_.begin());
   }
 }

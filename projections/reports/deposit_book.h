@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "ledger/event_store.h"
 #include "ledger/schema/event.capnp.h"
@@ -44,6 +45,9 @@ class DepositBook {
   // Remembers the deposit at `seq`, appended at `time_us`.
   const BookedDeposit& Remember(uint64_t seq, int64_t time_us, schema::DepositMade::Reader deposit,
                                 ledger::ProjectionWriter& writer);
+  // The seq of the deposit `reversal` names, by seq or by trade number; 0
+  // when it names a trade without a deposit (the campus voided the trade).
+  uint64_t Resolve(schema::DepositReversed::Reader reversal) const;
   // Marks the deposit at `deposit_seq` reversed and returns it. The campus
   // admitted the reversal, so the book knows the deposit (checked).
   BookedDeposit Reverse(uint64_t deposit_seq, ledger::ProjectionWriter& writer);
@@ -53,7 +57,8 @@ class DepositBook {
   size_t size() const { return deposits_.size(); }
 
  private:
-  std::map<uint64_t, BookedDeposit> deposits_;  // by seq
+  std::map<uint64_t, BookedDeposit> deposits_;         // by seq
+  absl::flat_hash_map<std::string, uint64_t> trades_;  // trade number -> seq
 };
 
 }  // namespace wattledger::projections::reports

@@ -94,7 +94,9 @@ void DepositsReport::Apply(schema::Envelope::Reader envelope, schema::EventBody:
       break;
     }
     case ledger::EventKind::DEPOSIT_REVERSED: {
-      BookedDeposit deposit = book_.Reverse(body.getDepositReversed().getDepositSeq(), writer);
+      uint64_t deposit_seq = book_.Resolve(body.getDepositReversed());
+      if (deposit_seq == 0) break;  // a void: no money moved
+      BookedDeposit deposit = book_.Reverse(deposit_seq, writer);
       Book(DayOf(time_us), deposit, /*reversal=*/true, writer);
       break;
     }

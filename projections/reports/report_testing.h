@@ -236,6 +236,36 @@ class ReportCampus {
              *operator_));
   }
 
+  // A card-center deposit under `trade_no`; the status, for refusals.
+  absl::StatusOr<ledger::AppendResult> TryCardDeposit(const std::string& room, int64_t amount_fen,
+                                                      const std::string& trade_no,
+                                                      const std::string& key_suffix = "") {
+    return t_.Append(
+        Sign(MakeBody(absl::StrCat("trade/", trade_no, key_suffix), t_.now_us(), "room:" + room,
+                      [&](auto body) {
+                        auto deposit = body.initDepositMade();
+                        deposit.setRoomId(room);
+                        deposit.setAmountFen(amount_fen);
+                        deposit.setChannel(schema::DepositChannel::CARD_CENTER);
+                        deposit.setPayerCardNo("C1");
+                        deposit.setCashierId("CC-T1");
+                        deposit.setTradeNo(trade_no);
+                      }),
+             *card_center_));
+  }
+  // The card center's reversal of `trade_no`, by trade number.
+  absl::StatusOr<ledger::AppendResult> TryReverseTrade(const std::string& trade_no,
+                                                       const std::string& key_suffix = "") {
+    return t_.Append(
+        Sign(MakeBody(absl::StrCat("reverse/", trade_no, key_suffix), t_.now_us(), "trades",
+                      [&](auto body) {
+                        auto reversal = body.initDepositReversed();
+                        reversal.setTradeNo(trade_no);
+                        reversal.setReason("the card center cancelled it");
+                      }),
+             *card_center_));
+  }
+
  private:
   static std::string MeterOf(const std::string& room) {
     return absl::StrCat("000000000", room.substr(room.size() - 3));

@@ -63,7 +63,7 @@ std::string Encode(const SettlementEntry& entry) {
 absl::StatusOr<SettlementEntry> DecodeEntry(absl::string_view key, absl::string_view value) {
   WL_ASSIGN_OR_RETURN(auto parsed, DecodeRow<rows::SettlementEntry>(key, value));
   auto row = parsed.get();
-  if (static_cast<uint16_t>(row.getKind()) > static_cast<uint16_t>(SettlementKind::kReversal)) {
+  if (static_cast<uint16_t>(row.getKind()) > static_cast<uint16_t>(SettlementKind::kVoid)) {
     return absl::DataLossError(absl::StrCat("settlement row '", key, "' has an unknown kind"));
   }
   return SettlementEntry{row.getSeq(),
@@ -98,9 +98,19 @@ static_assert(static_cast<uint16_t>(rows::SettlementKind::DEPOSIT) ==
               static_cast<uint16_t>(SettlementKind::kDeposit));
 static_assert(static_cast<uint16_t>(rows::SettlementKind::REVERSAL) ==
               static_cast<uint16_t>(SettlementKind::kReversal));
+static_assert(static_cast<uint16_t>(rows::SettlementKind::VOIDED) ==
+              static_cast<uint16_t>(SettlementKind::kVoid));
 
 absl::string_view SettlementKindName(SettlementKind kind) {
-  return kind == SettlementKind::kDeposit ? "deposit" : "reversal";
+  switch (kind) {
+    case SettlementKind::kDeposit:
+      return "deposit";
+    case SettlementKind::kReversal:
+      return "reversal";
+    case SettlementKind::kVoid:
+      return "void";
+  }
+  return "unknown";
 }
 
 absl::Status SettlementReport::Load(const ledger::EventStore& store,
@@ -130,7 +140,18 @@ void SettlementReport::Apply(schema::Envelope::Reader envelope, schema::EventBod
       break;
     }
     case ledger::EventKind::DEPOSIT_REVERSED: {
-      BookedDeposit deposit = book_.Reverse(body.getDepositReversed().getDepositSeq(), writer);
+      auto reversal = body.getDepositReversed();
+      uint64_t deposit_seq = book_.Resolve(reversal);
+      if (deposit_seq == 0) {  // the card center reversed a trade before its deposit came
+        Enter(SettlementEntry{.seq = seq,
+                              .kind = SettlementKind::kVoid,
+                              .day = DayOf(time_us),
+                              .time_us = time_us,
+                              .trade_no = Str(reversal.getTradeNo())},
+              writer);
+        break;
+      }
+      BookedDeposit deposit = book_.Reverse(deposit_seq, writer);
       if (deposit.channel == schema::DepositChannel::CARD_CENTER) {
         Enter(EntryOf(deposit, seq, SettlementKind::kReversal, time_us), writer);
       }
@@ -151,7 +172,7 @@ void SettlementReport::Enter(const SettlementEntry& entry, ledger::ProjectionWri
   if (entry.kind == SettlementKind::kDeposit) {
     day.deposit_count += 1;
     day.deposits_fen += entry.amount_fen;
-  } else {
+  } else if (entry.kind == SettlementKind::kReversal) {
     day.reversal_count += 1;
     day.reversals_fen += entry.amount_fen;
   }

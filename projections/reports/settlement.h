@@ -24,8 +24,10 @@ namespace wattledger::projections::reports {
 
 inline constexpr char kSettlementReport[] = "report.settlement";
 
-enum class SettlementKind : uint8_t { kDeposit = 0, kReversal = 1 };
-absl::string_view SettlementKindName(SettlementKind kind);  // "deposit", "reversal"
+// kVoid: the card center reversed a trade before its deposit came; the
+// deposit is refused when it arrives, nothing moved (amount 0).
+enum class SettlementKind : uint8_t { kDeposit = 0, kReversal = 1, kVoid = 2 };
+absl::string_view SettlementKindName(SettlementKind kind);  // "deposit", "reversal", "void"
 
 struct SettlementEntry {
   uint64_t seq = 0;
@@ -34,9 +36,9 @@ struct SettlementEntry {
   std::string day;
   int64_t time_us = 0;
   std::string trade_no;
-  std::string terminal_id;
-  std::string room_id;
-  std::string payer_card_no;
+  std::string terminal_id{};
+  std::string room_id{};
+  std::string payer_card_no{};
   int64_t amount_fen = 0;
 
   bool operator==(const SettlementEntry&) const = default;

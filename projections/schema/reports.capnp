@@ -92,6 +92,7 @@ struct Refund {
 enum SettlementKind {
   deposit @0;
   reversal @1;
+  voided @2;    # a reversal of a trade before its deposit came; nothing moved
 }
 
 # settlement: one card-center deposit or reversal.

@@ -88,6 +88,9 @@ struct Deposit {
   payerCardNo @3 :Text;
   timeUs @4 :Int64;
   reversed @5 :Bool;
+  tradeNo @6 :Text;
+  reversalSeq @7 :UInt64;
+  voided @8 :Bool;           # a reversal of a trade whose deposit never came
 }
 
 struct Counters {
