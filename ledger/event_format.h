@@ -26,6 +26,8 @@ namespace wattledger::ledger {
 
 inline constexpr absl::string_view kEventSigningDomain = "wattledger/v1/event";
 inline constexpr absl::string_view kCheckpointSigningDomain = "wattledger/v1/checkpoint";
+// The card center's daily settlement statement (api/rpc/card_center.capnp).
+inline constexpr absl::string_view kSettlementSigningDomain = "wattledger/v1/settlement";
 
 inline absl::Span<const uint8_t> AsBytes(absl::string_view s) {
   return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());

@@ -98,6 +98,9 @@ class Ledger {
   EventStore& mutable_store() { return *store_; }
   const KeyRegistry& keys() const { return keys_; }
   const PublicKey& ledger_public_key() const { return options_.ledger_key->public_key(); }
+  // The ledger's own key, for statements it signs outside the log (the card
+  // center's settlement); always domain-separate what it signs.
+  const SigningKey& ledger_key() const { return *options_.ledger_key; }
   const Clock& clock() const { return *options_.clock; }
 
  private:

@@ -234,6 +234,27 @@ std::string Campus::RoomOfReversal(schema::DepositReversed::Reader reversal) con
   return it == deposits_.end() ? std::string() : it->second.room_id;
 }
 
+std::optional<Campus::Standing> Campus::StandingOf(const std::string& room_id,
+                                                   int64_t time_us) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return std::nullopt;
+  const Room& room = it->second;
+  Standing out{.balance_fen = room.balance_fen,
+               .allowance_left_wh = std::max<int64_t>(0, room.allowance_left_wh)};
+  if (const TariffVersion* tariff = RoomTariffLocked(room, time_us); tariff != nullptr) {
+    for (const TierPrice& tier : tariff->tiers) {
+      out.price_per_kwh = tier.price_per_kwh;
+      if (tier.upto_wh == 0 || room.month_energy_wh < tier.upto_wh) break;
+    }
+  }
+  out.remaining_wh = out.allowance_left_wh;
+  if (out.price_per_kwh > 0 && room.balance_fen > 0) {
+    out.remaining_wh += room.balance_fen * 100 * 1000 / out.price_per_kwh;
+  }
+  return out;
+}
+
 std::optional<Campus::Trade> Campus::FindTrade(const std::string& trade_no) const {
   absl::ReaderMutexLock lock(&mu_);
   auto trade = trades_.find(trade_no);

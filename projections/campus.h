@@ -91,6 +91,16 @@ class Campus final : public ledger::InlineProjection {
     int64_t time_us = 0;  // booked at (the deposit's, or the void's)
   };
   std::optional<Trade> FindTrade(const std::string& trade_no) const;
+  // A room's money and what it still buys at `time_us`: the free allowance
+  // left, then the balance at the price of its next kWh (the tier its month
+  // has reached). nullopt for an unknown room.
+  struct Standing {
+    int64_t balance_fen = 0;
+    int64_t allowance_left_wh = 0;
+    int64_t price_per_kwh = 0;  // 1/100 fen; 0 when no tariff applies
+    int64_t remaining_wh = 0;   // allowance left + what the balance buys
+  };
+  std::optional<Standing> StandingOf(const std::string& room_id, int64_t time_us) const;
   // Every room id, or those of one building.
   std::vector<std::string> RoomIds(const std::string& building_id = "") const;
 

@@ -1,9 +1,8 @@
 #include "api/rpc/ledger_client.h"
 
-#include <capnp/ez-rpc.h>
-
 #include "absl/strings/str_cat.h"
 #include "api/rpc/ledger.capnp.h"
+#include "api/rpc/rpc_connection.h"
 #include "api/rpc/status_convert.h"
 
 namespace wattledger::rpc {
@@ -18,17 +17,6 @@ std::array<uint8_t, N> Fixed(capnp::Data::Reader data) {
   return out;
 }
 
-// Runs `call` and turns a kj exception (a dropped connection, a server-side
-// failure) into kUnavailable with its description.
-template <typename Call>
-auto Guard(Call call) -> decltype(call()) {
-  decltype(call()) result = absl::UnknownError("no reply");
-  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() { result = call(); })) {
-    return absl::UnavailableError(absl::StrCat("RPC failed: ", exception->getDescription().cStr()));
-  }
-  return result;
-}
-
 std::vector<std::string> DataList(capnp::List<capnp::Data>::Reader list) {
   std::vector<std::string> out;
   out.reserve(list.size());
@@ -39,21 +27,21 @@ std::vector<std::string> DataList(capnp::List<capnp::Data>::Reader list) {
 }  // namespace
 
 struct LedgerClient::Impl {
-  explicit Impl(const std::string& address) : client(address), ledger(client.getMain<Ledger>()) {}
-  capnp::EzRpcClient client;
+  explicit Impl(std::unique_ptr<RpcConnection> connection_in)
+      : connection(std::move(connection_in)), ledger(connection->Bootstrap<Ledger>()) {}
+  kj::WaitScope& wait_scope() { return connection->wait_scope(); }
+  std::unique_ptr<RpcConnection> connection;
   Ledger::Client ledger;
 };
 
 LedgerClient::LedgerClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LedgerClient::~LedgerClient() = default;
 
-absl::StatusOr<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& address) {
-  std::unique_ptr<Impl> impl;
-  KJ_IF_MAYBE (exception,
-               kj::runCatchingExceptions([&]() { impl = std::make_unique<Impl>(address); })) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach wattd at ", address, ": ", exception->getDescription().cStr()));
-  }
+absl::StatusOr<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::string& address,
+                                                                    const TlsFiles& tls) {
+  auto connection = RpcConnection::Connect(address, tls);
+  if (!connection.ok()) return connection.status();
+  auto impl = std::make_unique<Impl>(std::move(*connection));
   std::unique_ptr<LedgerClient> client(new LedgerClient(std::move(impl)));
   auto head = client->Head();  // fail fast when nothing listens
   if (!head.ok()) {
@@ -64,7 +52,7 @@ absl::StatusOr<std::unique_ptr<LedgerClient>> LedgerClient::Connect(const std::s
 }
 
 absl::StatusOr<ledger::AppendResult> LedgerClient::Submit(const ledger::SignedRequest& request) {
-  return Guard([&]() -> absl::StatusOr<ledger::AppendResult> {
+  return GuardRpc([&]() -> absl::StatusOr<ledger::AppendResult> {
     auto call = impl_->ledger.submitRequest();
     auto out = call.initRequest();
     out.setBody(AsData(request.body));
@@ -73,7 +61,7 @@ absl::StatusOr<ledger::AppendResult> LedgerClient::Submit(const ledger::SignedRe
     if (request.expected_stream_version.has_value()) {
       out.setExpectedStreamVersion(static_cast<int64_t>(*request.expected_stream_version));
     }
-    auto response = call.send().wait(impl_->client.getWaitScope());
+    auto response = call.send().wait(impl_->wait_scope());
     auto outcome = response.getOutcome();
     absl::Status status = ToStatus(outcome.getStatus());
     if (!status.ok()) return status;
@@ -85,29 +73,29 @@ absl::StatusOr<ledger::AppendResult> LedgerClient::Submit(const ledger::SignedRe
 }
 
 absl::StatusOr<std::vector<std::string>> LedgerClient::Events(uint64_t from_seq, uint32_t limit) {
-  return Guard([&]() -> absl::StatusOr<std::vector<std::string>> {
+  return GuardRpc([&]() -> absl::StatusOr<std::vector<std::string>> {
     auto call = impl_->ledger.eventsRequest();
     call.setFromSeq(from_seq);
     call.setLimit(limit);
-    return DataList(call.send().wait(impl_->client.getWaitScope()).getEnvelopes());
+    return DataList(call.send().wait(impl_->wait_scope()).getEnvelopes());
   });
 }
 
 absl::StatusOr<std::vector<std::string>> LedgerClient::StreamEvents(const std::string& stream,
                                                                     uint64_t from_version,
                                                                     uint32_t limit) {
-  return Guard([&]() -> absl::StatusOr<std::vector<std::string>> {
+  return GuardRpc([&]() -> absl::StatusOr<std::vector<std::string>> {
     auto call = impl_->ledger.streamEventsRequest();
     call.setStream(stream);
     call.setFromVersion(from_version);
     call.setLimit(limit);
-    return DataList(call.send().wait(impl_->client.getWaitScope()).getEnvelopes());
+    return DataList(call.send().wait(impl_->wait_scope()).getEnvelopes());
   });
 }
 
 absl::StatusOr<RemoteHead> LedgerClient::Head() {
-  return Guard([&]() -> absl::StatusOr<RemoteHead> {
-    auto response = impl_->ledger.headRequest().send().wait(impl_->client.getWaitScope());
+  return GuardRpc([&]() -> absl::StatusOr<RemoteHead> {
+    auto response = impl_->ledger.headRequest().send().wait(impl_->wait_scope());
     RemoteHead head;
     head.head.seq = response.getSeq();
     head.head.chain_hash = Fixed<32>(response.getChainHash());
@@ -118,17 +106,17 @@ absl::StatusOr<RemoteHead> LedgerClient::Head() {
 
 absl::StatusOr<std::vector<std::string>> LedgerClient::Checkpoints(uint64_t from_seq,
                                                                    uint32_t limit) {
-  return Guard([&]() -> absl::StatusOr<std::vector<std::string>> {
+  return GuardRpc([&]() -> absl::StatusOr<std::vector<std::string>> {
     auto call = impl_->ledger.checkpointsRequest();
     call.setFromSeq(from_seq);
     call.setLimit(limit);
-    return DataList(call.send().wait(impl_->client.getWaitScope()).getCheckpoints());
+    return DataList(call.send().wait(impl_->wait_scope()).getCheckpoints());
   });
 }
 
 absl::StatusOr<std::vector<RemoteKey>> LedgerClient::Keys() {
-  return Guard([&]() -> absl::StatusOr<std::vector<RemoteKey>> {
-    auto response = impl_->ledger.keysRequest().send().wait(impl_->client.getWaitScope());
+  return GuardRpc([&]() -> absl::StatusOr<std::vector<RemoteKey>> {
+    auto response = impl_->ledger.keysRequest().send().wait(impl_->wait_scope());
     std::vector<RemoteKey> out;
     for (auto info : response.getKeys()) {
       out.push_back(RemoteKey{.key_id = Fixed<32>(info.getKeyId()),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "api/rpc/tls_config.h"
 #include "ledger/event_format.h"
 #include "ledger/event_store.h"
 #include "ledger/ledger.h"
@@ -31,8 +32,10 @@ struct RemoteKey {
 
 class LedgerClient {
  public:
-  // Connects to host:port. kUnavailable when nothing answers.
-  static absl::StatusOr<std::unique_ptr<LedgerClient>> Connect(const std::string& address);
+  // Connects to host:port, over TLS when `tls.enabled()`. kUnavailable when
+  // nothing answers.
+  static absl::StatusOr<std::unique_ptr<LedgerClient>> Connect(const std::string& address,
+                                                               const TlsFiles& tls = {});
   ~LedgerClient();
 
   absl::StatusOr<ledger::AppendResult> Submit(const ledger::SignedRequest& request);

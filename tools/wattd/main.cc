@@ -15,7 +15,8 @@
 #include "api/notify/log_sender.h"
 #include "api/notify/notifier.h"
 #include "api/notify/webhook_sender.h"
-#include "api/rpc/ledger_server.h"
+#include "api/rpc/rpc_server.h"
+#include "api/rpc/tls_config.h"
 #include "ledger/ledger.h"
 #include "ledger/period_ticker.h"
 #include "ledger/structured_log.h"
@@ -27,6 +28,14 @@
 
 ABSL_FLAG(std::string, data, "data", "data directory, created by `wattctl init`");
 ABSL_FLAG(std::string, rpc_listen, "127.0.0.1:7600", "host:port of the Cap'n Proto RPC service");
+ABSL_FLAG(std::string, card_center_listen, "",
+          "host:port of the card center's RPC endpoint (api/rpc/card_center.capnp); empty: off");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate for the RPC endpoints; empty: plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA that signs the card center's client certificates (mutual TLS)");
+ABSL_FLAG(bool, plaintext_off_loopback, false,
+          "allow plaintext RPC on an address other than loopback (behind a trusted tunnel only)");
 ABSL_FLAG(std::string, ledger_key, "", "the ledger's private key (default DATA/keys/ledger.pem)");
 ABSL_FLAG(std::string, passphrase_file, "",
           "file holding the ledger key's passphrase (else $WATTLEDGER_PASSPHRASE)");
@@ -150,12 +159,33 @@ int Run() {
         *ledger, domain, ingest_key, absl::GetFlag(FLAGS_passphrase_file), ingest_options);
   }
 
-  auto server = rpc::RpcServer::Start(
-      *ledger, rpc::RpcServerOptions{.listen = absl::GetFlag(FLAGS_rpc_listen)});
+  rpc::TlsFiles server_tls{.cert = absl::GetFlag(FLAGS_tls_cert),
+                           .key = absl::GetFlag(FLAGS_tls_key)};
+  rpc::RpcServerOptions rpc_options{
+      .ledger = {.listen = absl::GetFlag(FLAGS_rpc_listen),
+                 .tls = server_tls,
+                 .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback)},
+      .card_center = {.listen = absl::GetFlag(FLAGS_card_center_listen),
+                      .tls = server_tls,
+                      .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback)},
+      .domain = &domain,
+      .reports = reports->get()};
+  rpc_options.card_center.tls.ca = absl::GetFlag(FLAGS_tls_client_ca);
+  auto server = rpc::RpcServer::Start(*ledger, rpc_options);
   if (!server.ok()) return Fatal("rpc_start_failed", server.status());
-  std::string listen = absl::GetFlag(FLAGS_rpc_listen);
-  listen = listen.substr(0, listen.rfind(':') + 1) + std::to_string((*server)->port());
-  LogEvent("info", "rpc_listening", {{"address", listen}});
+  auto with_port = [](std::string listen, uint16_t port) {
+    return listen.substr(0, listen.rfind(':') + 1) + std::to_string(port);
+  };
+  LogEvent("info", "rpc_listening",
+           {{"address", with_port(absl::GetFlag(FLAGS_rpc_listen), (*server)->port())},
+            {"tls", server_tls.enabled()}});
+  if ((*server)->card_center_port() != 0) {
+    LogEvent("info", "card_center_listening",
+             {{"address",
+               with_port(absl::GetFlag(FLAGS_card_center_listen), (*server)->card_center_port())},
+              {"tls", server_tls.enabled()},
+              {"client_certificates", !rpc_options.card_center.tls.ca.empty()}});
+  }
 
   sigset_t signals;
   sigemptyset(&signals);

@@ -1,4 +1,4 @@
-#include "api/rpc/ledger_server.h"
+#include "api/rpc/rpc_server.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,8 @@ using testing::TestLedger;
 class RpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = RpcServer::Start(t_.ledger(), RpcServerOptions{.listen = "127.0.0.1:0"});
+    auto server =
+        RpcServer::Start(t_.ledger(), RpcServerOptions{.ledger = {.listen = "127.0.0.1:0"}});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     auto client = LedgerClient::Connect("127.0.0.1:" + std::to_string(server_->port()));
@@ -68,7 +69,7 @@ TEST_F(RpcTest, RefusalsKeepTheirCodeAcrossTheWire) {
 
 TEST(RpcServer, RefusesPlaintextOffLoopback) {
   TestLedger t;
-  auto server = RpcServer::Start(t.ledger(), RpcServerOptions{.listen = "0.0.0.0:0"});
+  auto server = RpcServer::Start(t.ledger(), RpcServerOptions{.ledger = {.listen = "0.0.0.0:0"}});
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -1,0 +1,61 @@
+#include "api/rpc/rpc_connection.h"
+
+#include <capnp/rpc-twoparty.capnp.h>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/limits.h"
+
+namespace wattledger::rpc {
+
+RpcConnection::RpcConnection() : io_(kj::setupAsyncIo()) {}
+
+RpcConnection::~RpcConnection() {
+  // The RPC system, then the network, then the stream they use.
+  rpc_.reset();
+  network_.reset();
+}
+
+capnp::rpc::twoparty::VatId::Reader RpcConnection::ServerVat() {
+  auto vat = vat_id_.initRoot<capnp::rpc::twoparty::VatId>();
+  vat.setSide(capnp::rpc::twoparty::Side::SERVER);
+  return vat.asReader();
+}
+
+absl::StatusOr<std::unique_ptr<RpcConnection>> RpcConnection::Connect(const std::string& address,
+                                                                      const TlsFiles& tls) {
+  std::unique_ptr<RpcConnection> connection;
+  KJ_IF_MAYBE (exception,
+               kj::runCatchingExceptions([&]() { connection.reset(new RpcConnection()); })) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("one RPC connection per thread: ", exception->getDescription().cStr()));
+  }
+  if (tls.enabled()) {
+    auto setup = TlsSetup::ForClient(tls);
+    if (!setup.ok()) return setup.status();
+    connection->tls_ = std::move(*setup);
+  }
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 auto& io = connection->io_;
+                 auto peer = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
+                 auto stream = peer->connect().wait(io.waitScope);
+                 if (connection->tls_ != nullptr) {
+                   stream = connection->tls_->context()
+                                .wrapClient(kj::mv(stream), ServerNameOf(address).c_str())
+                                .wait(io.waitScope);
+                 }
+                 connection->stream_ = kj::mv(stream);
+                 capnp::ReaderOptions options;
+                 options.traversalLimitInWords = ledger::kReaderWordsMax;
+                 options.nestingLimit = 32;
+                 connection->network_ = std::make_unique<capnp::TwoPartyVatNetwork>(
+                     *connection->stream_, capnp::rpc::twoparty::Side::CLIENT, options);
+                 connection->rpc_ = std::make_unique<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
+                     capnp::makeRpcClient(*connection->network_));
+               })) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach wattd at ", address, ": ", exception->getDescription().cStr()));
+  }
+  return connection;
+}
+
+}  // namespace wattledger::rpc
