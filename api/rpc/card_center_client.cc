@@ -121,6 +121,7 @@ absl::StatusOr<std::unique_ptr<CardCenterClient>> CardCenterClient::Connect(
 }
 
 absl::StatusOr<std::vector<CardRoom>> CardCenterClient::Rooms() {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<std::vector<CardRoom>> {
     auto response = impl_->card_center.roomsRequest().send().wait(impl_->wait_scope());
     if (absl::Status status = ToStatus(response.getStatus()); !status.ok()) return status;
@@ -140,6 +141,7 @@ absl::StatusOr<std::vector<CardRoom>> CardCenterClient::Rooms() {
 }
 
 absl::StatusOr<CardBalance> CardCenterClient::Balance(const std::string& room_id) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<CardBalance> {
     auto call = impl_->card_center.balanceRequest();
     call.setRoomId(room_id);
@@ -153,6 +155,7 @@ absl::StatusOr<CardBalance> CardCenterClient::Balance(const std::string& room_id
 }
 
 absl::StatusOr<CardReceipt> CardCenterClient::Deposit(const ledger::SignedRequest& request) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<CardReceipt> {
     auto call = impl_->card_center.depositRequest();
     SetRequest(call.initRequest(), request);
@@ -172,6 +175,7 @@ absl::StatusOr<CardReceipt> CardCenterClient::Deposit(const ledger::SignedReques
 }
 
 absl::StatusOr<CardTrade> CardCenterClient::Reverse(const ledger::SignedRequest& request) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<CardTrade> {
     auto call = impl_->card_center.reverseRequest();
     SetRequest(call.initRequest(), request);
@@ -182,6 +186,7 @@ absl::StatusOr<CardTrade> CardCenterClient::Reverse(const ledger::SignedRequest&
 }
 
 absl::StatusOr<CardTrade> CardCenterClient::Status(const std::string& trade_no) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<CardTrade> {
     auto call = impl_->card_center.statusRequest();
     call.setTradeNo(trade_no);
@@ -192,6 +197,7 @@ absl::StatusOr<CardTrade> CardCenterClient::Status(const std::string& trade_no) 
 }
 
 absl::StatusOr<SignedSettlementView> CardCenterClient::Settlement(const std::string& day) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<SignedSettlementView> {
     auto call = impl_->card_center.settlementRequest();
     call.setDay(day);
@@ -225,6 +231,7 @@ absl::StatusOr<SignedSettlementView> CardCenterClient::Settlement(const std::str
 
 absl::StatusOr<ReconcileReport> CardCenterClient::Reconcile(
     const std::string& day, const std::vector<TheirLineInput>& theirs) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<ReconcileReport> {
     auto call = impl_->card_center.reconcileRequest();
     call.setDay(day);
@@ -246,6 +253,25 @@ absl::StatusOr<ReconcileReport> CardCenterClient::Reconcile(
     }
     return out;
   });
+}
+
+void CardCenterClient::SendThenCut(const ledger::SignedRequest& request, bool reversal,
+                                   absl::Duration after) {
+  kj::runCatchingExceptions([&]() {
+    auto delay = static_cast<int64_t>(absl::ToInt64Microseconds(after)) * kj::MICROSECONDS;
+    if (reversal) {
+      auto call = impl_->card_center.reverseRequest();
+      SetRequest(call.initRequest(), request);
+      auto pending = call.send();
+      impl_->connection->timer().afterDelay(delay).wait(impl_->wait_scope());
+    } else {
+      auto call = impl_->card_center.depositRequest();
+      SetRequest(call.initRequest(), request);
+      auto pending = call.send();
+      impl_->connection->timer().afterDelay(delay).wait(impl_->wait_scope());
+    }
+  });
+  impl_.reset();  // closes the connection with the call in flight
 }
 
 std::string CardDepositBody(const std::string& trade_no, const std::string& room_id,

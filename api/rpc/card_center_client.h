@@ -123,6 +123,12 @@ class CardCenterClient {
   absl::StatusOr<ReconcileReport> Reconcile(const std::string& day,
                                             const std::vector<TheirLineInput>& theirs);
 
+  // Fault injection for simulators and tests: sends the deposit (or the
+  // reversal), lets the connection run for `after`, then cuts it without
+  // reading the reply. The outcome is unknown to the caller; the client is
+  // unusable afterwards (connect again).
+  void SendThenCut(const ledger::SignedRequest& request, bool reversal, absl::Duration after);
+
  private:
   struct Impl;
   explicit CardCenterClient(std::unique_ptr<Impl> impl);

@@ -31,6 +31,7 @@ class RpcConnection {
     return rpc_->bootstrap(ServerVat()).template castAs<Interface>();
   }
   kj::WaitScope& wait_scope() { return io_.waitScope; }
+  kj::Timer& timer() { return io_.provider->getTimer(); }
 
  private:
   RpcConnection();

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "api/rpc/ledger_client.h"
+#include "api/rpc/tls_config.h"
 #include "ledger/event_store.h"
 #include "ledger/key_registry.h"
 #include "ledger/ledger.h"
@@ -84,6 +85,25 @@ int Keygen() {
   return 0;
 }
 
+int TlsInit() {
+  std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return Usage("tls-init needs --out DIR");
+  std::error_code error;
+  std::filesystem::create_directories(out, error);
+  if (error) return Fail(absl::UnavailableError(absl::StrCat("cannot create ", out)));
+  std::string client =
+      absl::GetFlag(FLAGS_holder).empty() ? "card-center" : absl::GetFlag(FLAGS_holder);
+  absl::Status issued = rpc::IssueDevCertificates(out, client);
+  if (!issued.ok()) return Fail(issued);
+  std::printf(
+      "development certificates in %s (a CA of their own; use the campus CA in production):\n"
+      "  wattd:        --tls_cert %s/server.pem --tls_key %s/server.key --tls_client_ca %s/ca.pem\n"
+      "  %s: --tls_ca %s/ca.pem --tls_cert %s/client.pem --tls_key %s/client.key\n",
+      out.c_str(), out.c_str(), out.c_str(), out.c_str(), client.c_str(), out.c_str(), out.c_str(),
+      out.c_str());
+  return 0;
+}
+
 int KeyRegister() {
   auto public_key = tools::ReadPublicKey(absl::GetFlag(FLAGS_public_key));
   if (!public_key.ok()) return Usage(public_key.status().message());
@@ -127,7 +147,7 @@ int KeyList() {
                       .registered_seq = entry.registered_seq});
     }
   } else {
-    auto client = rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server));
+    auto client = ConnectToWattd();
     if (!client.ok()) return Fail(client.status());
     auto listed = (*client)->Keys();
     if (!listed.ok()) return Fail(listed.status());

@@ -10,6 +10,7 @@ namespace wattledger::wattctl {
 
 int Init();
 int Keygen();
+int TlsInit();
 int KeyRegister();
 int KeyRevoke();
 int KeyList();

@@ -3,6 +3,9 @@
 
 ABSL_FLAG(std::string, data, "", "data directory (as created by `wattctl init`)");
 ABSL_FLAG(std::string, server, "127.0.0.1:7600", "wattd RPC address");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signed wattd's certificate: talk TLS to --server");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, when wattd asks for one");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, campus, "Demo Campus", "init: the campus name recorded at genesis");
 ABSL_FLAG(std::string, key, "", "your private key file (PKCS#8 PEM)");
 ABSL_FLAG(std::string, passphrase_file, "", "file holding the key's passphrase");

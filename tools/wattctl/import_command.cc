@@ -182,7 +182,7 @@ int Import() {
   body.setIssuedAtUs(absl::ToUnixMicros(absl::Now()));
   body.setStream("registry");
   body.setRegistryImported(import.asReader());
-  auto client = rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server));
+  auto client = ConnectToWattd();
   if (!client.ok()) return Fail(client.status());
   auto result = (*client)->Submit(ledger::SignBody(body.asReader(), *key));
   if (!result.ok()) {

@@ -18,6 +18,7 @@ constexpr char kUsage[] = R"(wattctl <command> [flags]
 
   init      --data DIR [--campus NAME]           create a ledger: ledger key, first admin key
   keygen    --out FILE.pem                       new Ed25519 key (FILE.pem 0600, FILE.pub)
+  tls-init  --out DIR [--holder card-center]     development CA + wattd and client certificates
   key register --key ADMIN.pem --public-key HEX|FILE.pub --role ROLE [--holder NAME]
   key revoke   --key ADMIN.pem --key_id HEX [--reason TEXT]
   key list  [--server ADDR | --data DIR]
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, std::function<int()>> commands = {
       {"init", w::Init},
       {"keygen", w::Keygen},
+      {"tls-init", w::TlsInit},
       {"key register", w::KeyRegister},
       {"key revoke", w::KeyRevoke},
       {"key list", w::KeyList},

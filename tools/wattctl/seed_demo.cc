@@ -73,7 +73,7 @@ int SeedDemo() {
   std::string data = absl::GetFlag(FLAGS_data);
   if (data.empty())
     return Usage("seed-demo needs --data DIR (its keys/admin.pem signs the set-up)");
-  auto client = rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server));
+  auto client = ConnectToWattd();
   if (!client.ok()) return Fail(client.status());
   Seeder seeder(**client, data + "/keys");
   auto admin = ledger::SigningKey::LoadPem(data + "/keys/admin.pem", "");

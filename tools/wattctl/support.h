@@ -38,6 +38,15 @@ inline int Usage(absl::string_view message) {
 
 inline std::string DataLedgerDir(const std::string& data) { return data + "/ledger"; }
 
+// wattd at --server, over TLS when --tls_ca is given (with --tls_cert and
+// --tls_key when it asks for a client certificate).
+inline absl::StatusOr<std::unique_ptr<rpc::LedgerClient>> ConnectToWattd() {
+  return rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server),
+                                    rpc::TlsFiles{.cert = absl::GetFlag(FLAGS_tls_cert),
+                                                  .key = absl::GetFlag(FLAGS_tls_key),
+                                                  .ca = absl::GetFlag(FLAGS_tls_ca)});
+}
+
 // Read-only access that works beside a running wattd.
 inline ledger::StoreOptions SecondaryOptions() {
   ledger::StoreOptions options;
@@ -67,7 +76,7 @@ class Source {
                           ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
       WL_RETURN_IF_ERROR(source->store_->Refresh());
     } else {
-      WL_ASSIGN_OR_RETURN(source->client_, rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server)));
+      WL_ASSIGN_OR_RETURN(source->client_, ConnectToWattd());
     }
     return source;
   }
@@ -160,7 +169,7 @@ int SignAndSubmit(const std::string& stream, Fill fill, AfterSubmit after = null
   absl::Status filled = fill(body);
   if (!filled.ok()) return Usage(filled.message());
   ledger::SignedRequest request = ledger::SignBody(body.asReader(), *key);
-  auto client = rpc::LedgerClient::Connect(absl::GetFlag(FLAGS_server));
+  auto client = ConnectToWattd();
   if (!client.ok()) return Fail(client.status());
   auto result = (*client)->Submit(request);
   if (!result.ok()) {
