@@ -92,7 +92,8 @@ uint64_t ReplayReader::SkipAfter(EventKind kind) const {
 std::unique_ptr<ReadChunk> ReplayReader::TakeFreeChunk() {
   if (free_.empty()) {
     auto chunk = std::make_unique<ReadChunk>();
-    chunk->arena_.resize(kChunkArenaWords);
+    chunk->arena_ = kj::heapArray<capnp::word>(kChunkArenaWords);
+    std::memset(chunk->arena_.begin(), 0, chunk->arena_.asBytes().size());
     chunk->events.reserve(kChunkEventsMax);
     return chunk;
   }
@@ -172,7 +173,7 @@ bool ReplayReader::ReadOne(ReadChunk& chunk) {
   }
   const size_t words = WordsFor(stored.size());
   if (chunk.arena_used_words_ + words > chunk.arena_.size()) return false;  // the next chunk
-  char* copy = reinterpret_cast<char*>(chunk.arena_.data() + chunk.arena_used_words_);
+  char* copy = reinterpret_cast<char*>(chunk.arena_.begin() + chunk.arena_used_words_);
   std::memcpy(copy, stored.data(), stored.size());
   chunk.arena_used_words_ += words;
   absl::string_view bytes(copy, stored.size());

@@ -9,6 +9,9 @@
 # deductions appear within a minute. Its log: data/wattd.log; the
 # simulator's: data/meter-sim.log, its truth: data/meter-sim-truth.json;
 # tools/sim.sh talks to the simulator's control port (127.0.0.1:9609).
+# The card center's endpoint listens on 127.0.0.1:7610 over mutual TLS with
+# development certificates (data/tls, made on the first run); tools/
+# card-center-sim plays the card center against it.
 # Extra arguments go to wattd (e.g. --rpc_listen 127.0.0.1:7700).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +23,15 @@ bin=build/release/tools
 if [ ! -f data/ledger/CURRENT ]; then
   "$bin/wattctl" init --data data
 fi
+if [ ! -f data/tls/ca.pem ]; then
+  "$bin/wattctl" tls-init --out data/tls >/dev/null
+fi
 
 log=data/wattd.log
 : > "$log"
-"$bin/wattd" --data data "$@" 2> >(tee -a "$log" >&2) &
+"$bin/wattd" --data data --card_center_listen 127.0.0.1:7610 \
+  --card_center_tls_cert data/tls/server.pem --card_center_tls_key data/tls/server.key \
+  --card_center_client_ca data/tls/ca.pem "$@" 2> >(tee -a "$log" >&2) &
 wattd=$!
 sim=""
 trap 'kill -TERM $sim $wattd 2>/dev/null; wait $wattd' INT TERM
@@ -50,6 +58,13 @@ wattd is running on $address with the demo campus and a simulated building
   $bin/wattctl alarms --data data
   $bin/wattctl log --data data --limit 5
   $bin/wattctl verify --data data
+The card center (mutual TLS on 127.0.0.1:7610; its signing key data/keys/card-center.pem):
+  CC="$bin/card-center-sim --server 127.0.0.1:7610 --tls_ca data/tls/ca.pem \\
+      --tls_cert data/tls/client.pem --tls_key data/tls/client.key --key data/keys/card-center.pem"
+  \$CC balance --room B01-101
+  \$CC run --clients 50 --trades 1000 --records data/card-center.csv   (cuts a fifth of the calls)
+  \$CC settlement                       (today's, signed by the ledger key)
+  \$CC reconcile --records data/card-center.csv --inject
 MSG
 wait $wattd
 kill -TERM $sim 2>/dev/null || true

@@ -38,6 +38,15 @@ struct KeyInfo {
   registeredSeq @5 :UInt64;
 }
 
+# Receives the log in seq order, a batch per call; the next batch waits for
+# this one's return (flow control).
+interface EventSink {
+  push @0 (envelopes :List(Data)) -> ();
+}
+
+# Held by a follower; dropping it ends the stream.
+interface Subscription {}
+
 interface Ledger {
   submit @0 (request :SignedRequest) -> (outcome :AppendOutcome);
   # Up to `limit` (capped by the server) canonical envelopes from `fromSeq`.
@@ -46,4 +55,8 @@ interface Ledger {
   head @3 () -> (seq :UInt64, chainHash :Data, ledgerPublicKey :Data);
   checkpoints @4 (fromSeq :UInt64, limit :UInt32) -> (checkpoints :List(Data));
   keys @5 () -> (keys :List(KeyInfo));
+  # The log from `fromSeq` as an auditor or a standby follows it: what is
+  # stored (catch-up), then every event once durable, pushed to `sink` until
+  # the subscription is dropped or the sink fails.
+  subscribe @6 (fromSeq :UInt64, sink :EventSink) -> (subscription :Subscription);
 }

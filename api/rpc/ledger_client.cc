@@ -130,4 +130,61 @@ absl::StatusOr<std::vector<RemoteKey>> LedgerClient::Keys() {
   });
 }
 
+namespace {
+
+// The follower's end of a subscription: hands each batch to the callback
+// while Follow runs (`following`), and resolves `stopped` when it says so.
+// The RPC system may hold the sink past Follow; then it drops what comes.
+class CallbackSink final : public EventSink::Server {
+ public:
+  CallbackSink(const std::function<bool(const std::vector<std::string>&)>& on_events,
+               std::shared_ptr<bool> following, kj::Own<kj::PromiseFulfiller<void>> stopped)
+      : on_events_(on_events), following_(std::move(following)), stopped_(kj::mv(stopped)) {}
+
+  kj::Promise<void> push(PushContext context) override {
+    if (!*following_ || !stopped_->isWaiting()) return kj::READY_NOW;
+    if (!on_events_(DataList(context.getParams().getEnvelopes()))) stopped_->fulfill();
+    return kj::READY_NOW;
+  }
+
+ private:
+  const std::function<bool(const std::vector<std::string>&)>& on_events_;
+  std::shared_ptr<bool> following_;
+  kj::Own<kj::PromiseFulfiller<void>> stopped_;
+};
+
+}  // namespace
+
+absl::Status LedgerClient::Follow(
+    uint64_t from_seq, const std::function<bool(const std::vector<std::string>&)>& on_events,
+    absl::Duration max) {
+  absl::Status status;
+  auto following = std::make_shared<bool>(true);
+  KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
+                 auto stopped = kj::newPromiseAndFulfiller<void>();
+                 auto request = impl_->ledger.subscribeRequest();
+                 request.setFromSeq(from_seq);
+                 request.setSink(
+                     kj::heap<CallbackSink>(on_events, following, kj::mv(stopped.fulfiller)));
+                 auto response = request.send();
+                 auto subscription = response.getSubscription();  // held while following
+                 kj::Promise<void> done = kj::mv(stopped.promise);
+                 if (max != absl::InfiniteDuration()) {
+                   auto delay = absl::ToInt64Microseconds(max) * kj::MICROSECONDS;
+                   done = done.exclusiveJoin(impl_->connection->timer().afterDelay(delay));
+                 }
+                 bool dropped = false;
+                 done = done.exclusiveJoin(
+                     impl_->connection->OnDisconnect().then([&dropped] { dropped = true; }));
+                 done.wait(impl_->wait_scope());
+                 *following = false;
+                 if (dropped) status = absl::UnavailableError("wattd closed the connection");
+               })) {
+    *following = false;
+    return absl::UnavailableError(
+        absl::StrCat("following the log failed: ", exception->getDescription().cStr()));
+  }
+  return status;
+}
+
 }  // namespace wattledger::rpc

@@ -4,11 +4,13 @@
 // refusals keep their own codes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "api/rpc/tls_config.h"
 #include "ledger/event_format.h"
 #include "ledger/event_store.h"
@@ -45,6 +47,13 @@ class LedgerClient {
   absl::StatusOr<RemoteHead> Head();
   absl::StatusOr<std::vector<std::string>> Checkpoints(uint64_t from_seq, uint32_t limit);
   absl::StatusOr<std::vector<RemoteKey>> Keys();
+  // Follows the log from `from_seq` (catch-up, then live): `on_events` gets
+  // each batch of envelopes in order and returns false to stop. Returns OK
+  // when stopped or after `max` (InfiniteDuration: until stopped),
+  // kUnavailable when the connection drops.
+  absl::Status Follow(uint64_t from_seq,
+                      const std::function<bool(const std::vector<std::string>&)>& on_events,
+                      absl::Duration max);
 
  private:
   struct Impl;

@@ -14,9 +14,56 @@ using ledger::AsView;
 
 constexpr uint32_t kCheckpointsPerCallMax = 10000;
 
+// How often a subscription that has caught up looks for new events.
+constexpr kj::Duration kFollowEvery = 20 * kj::MILLISECONDS;
+
+// One follower's stream: reads what is durable from `next`, pushes it, waits
+// for the push to return, and again; idles on the timer at the head. Ends
+// when the follower drops the subscription (this object, and the loop with
+// it) or the sink fails.
+class SubscriptionImpl final : public Subscription::Server {
+ public:
+  SubscriptionImpl(ledger::Ledger& ledger, kj::Timer& timer, EventSink::Client sink,
+                   uint64_t from_seq)
+      : ledger_(ledger),
+        timer_(timer),
+        sink_(kj::mv(sink)),
+        next_(std::max<uint64_t>(from_seq, 1)),
+        loop_(Pump().eagerlyEvaluate([](kj::Exception&&) {})) {}
+
+ private:
+  kj::Promise<void> Pump() {
+    uint64_t head = ledger_.head().seq;  // durable
+    if (next_ > head) return timer_.afterDelay(kFollowEvery).then([this] { return Pump(); });
+    size_t limit = std::min<uint64_t>(ledger::kReadEventsMax, head - next_ + 1);
+    auto envelopes = ledger_.store().ReadRange(next_, limit);
+    if (!envelopes.ok() || envelopes->empty()) {
+      return KJ_EXCEPTION(FAILED, "cannot read the log for a subscription");
+    }
+    auto request = sink_.pushRequest();
+    auto list = request.initEnvelopes(static_cast<unsigned>(envelopes->size()));
+    for (size_t i = 0; i < envelopes->size(); ++i) list.set(i, AsData((*envelopes)[i]));
+    next_ += envelopes->size();
+    return request.send().then([this](auto) { return Pump(); });
+  }
+
+  ledger::Ledger& ledger_;
+  kj::Timer& timer_;
+  EventSink::Client sink_;
+  uint64_t next_;
+  kj::Promise<void> loop_;
+};
+
 class LedgerImpl final : public Ledger::Server {
  public:
-  explicit LedgerImpl(ledger::Ledger& ledger) : ledger_(ledger) {}
+  LedgerImpl(ledger::Ledger& ledger, kj::Timer& timer) : ledger_(ledger), timer_(timer) {}
+
+  kj::Promise<void> subscribe(SubscribeContext context) override {
+    auto params = context.getParams();
+    context.getResults().setSubscription(
+        kj::heap<SubscriptionImpl>(ledger_, timer_, params.getSink(), params.getFromSeq()));
+    return kj::READY_NOW;
+  }
 
   kj::Promise<void> submit(SubmitContext context) override {
     auto request = ToSignedRequest(context.getParams().getRequest());
@@ -103,11 +150,14 @@ class LedgerImpl final : public Ledger::Server {
   }
 
   ledger::Ledger& ledger_;
+  kj::Timer& timer_;
 };
 
 }  // namespace
 
-Ledger::Client MakeLedgerService(ledger::Ledger& ledger) { return kj::heap<LedgerImpl>(ledger); }
+Ledger::Client MakeLedgerService(ledger::Ledger& ledger, kj::Timer& timer) {
+  return kj::heap<LedgerImpl>(ledger, timer);
+}
 
 kj::Promise<BoxedOutcome> SubmitFromLoop(ledger::Ledger& ledger, ledger::SignedRequest request) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<BoxedOutcome>();

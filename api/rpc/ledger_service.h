@@ -3,6 +3,7 @@
 #pragma once
 
 #include <kj/async.h>
+#include <kj/timer.h>
 
 #include "absl/status/statusor.h"
 #include "api/rpc/ledger.capnp.h"
@@ -10,7 +11,8 @@
 
 namespace wattledger::rpc {
 
-Ledger::Client MakeLedgerService(ledger::Ledger& ledger);
+// `timer` paces subscriptions that have caught up with the head.
+Ledger::Client MakeLedgerService(ledger::Ledger& ledger, kj::Timer& timer);
 
 // The outcome crosses threads boxed: GCC 12 misreads StatusOr's union inside
 // kj's cross-thread fulfiller as maybe-uninitialized.

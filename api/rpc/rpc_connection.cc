@@ -3,7 +3,7 @@
 #include <capnp/rpc-twoparty.capnp.h>
 
 #include "absl/strings/str_cat.h"
-#include "ledger/limits.h"
+#include "api/rpc/reader_limits.h"
 
 namespace wattledger::rpc {
 
@@ -44,11 +44,8 @@ absl::StatusOr<std::unique_ptr<RpcConnection>> RpcConnection::Connect(const std:
                                 .wait(io.waitScope);
                  }
                  connection->stream_ = kj::mv(stream);
-                 capnp::ReaderOptions options;
-                 options.traversalLimitInWords = ledger::kReaderWordsMax;
-                 options.nestingLimit = 32;
                  connection->network_ = std::make_unique<capnp::TwoPartyVatNetwork>(
-                     *connection->stream_, capnp::rpc::twoparty::Side::CLIENT, options);
+                     *connection->stream_, capnp::rpc::twoparty::Side::CLIENT, RpcReaderOptions());
                  connection->rpc_ = std::make_unique<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
                      capnp::makeRpcClient(*connection->network_));
                })) {

@@ -32,6 +32,8 @@ class RpcConnection {
   }
   kj::WaitScope& wait_scope() { return io_.waitScope; }
   kj::Timer& timer() { return io_.provider->getTimer(); }
+  // Resolves when the peer disconnects.
+  kj::Promise<void> OnDisconnect() { return network_->onDisconnect(); }
 
  private:
   RpcConnection();

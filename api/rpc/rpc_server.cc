@@ -12,18 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "api/rpc/card_center_service.h"
 #include "api/rpc/ledger_service.h"
+#include "api/rpc/reader_limits.h"
 #include "ledger/limits.h"
 #include "ledger/structured_log.h"
 
 namespace wattledger::rpc {
 namespace {
-
-capnp::ReaderOptions ServerReaderOptions() {
-  capnp::ReaderOptions options;
-  options.traversalLimitInWords = ledger::kReaderWordsMax;
-  options.nestingLimit = 32;
-  return options;
-}
 
 absl::Status CheckEndpoint(const RpcEndpoint& endpoint, absl::string_view what) {
   if (!endpoint.tls.enabled() && !IsLoopbackHost(endpoint.listen) &&
@@ -41,7 +35,7 @@ absl::Status CheckEndpoint(const RpcEndpoint& endpoint, absl::string_view what) 
 struct Connection {
   Connection(kj::Own<kj::AsyncIoStream> stream_in, capnp::Capability::Client bootstrap)
       : stream(kj::mv(stream_in)),
-        network(*stream, capnp::rpc::twoparty::Side::SERVER, ServerReaderOptions()),
+        network(*stream, capnp::rpc::twoparty::Side::SERVER, RpcReaderOptions()),
         rpc(capnp::makeRpcServer(network, kj::mv(bootstrap))) {}
   kj::Own<kj::AsyncIoStream> stream;
   capnp::TwoPartyVatNetwork network;
@@ -163,7 +157,8 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(ledger::Ledger& ledg
                      tasks.add(listeners.back()->Accept());
                      return absl::OkStatus();
                    };
-                   absl::Status opened = open(options.ledger, MakeLedgerService(ledger));
+                   absl::Status opened =
+                       open(options.ledger, MakeLedgerService(ledger, io.provider->getTimer()));
                    if (opened.ok() && card_center) {
                      opened = open(options.card_center,
                                    MakeCardCenterService(ledger, *options.domain, options.reports,

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
 #include "api/rpc/ledger_client.h"
 #include "tests/testing/ledger_fixture.h"
 
@@ -65,6 +70,45 @@ TEST_F(RpcTest, RefusalsKeepTheirCodeAcrossTheWire) {
   auto auditor_deposit = Sign(DepositBody("rpc-admin", t_.now_us(), "B-202", 1), t_.admin());
   EXPECT_EQ(client_->Submit(auditor_deposit).status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(t_.ledger().head().seq, 3u);
+}
+
+TEST_F(RpcTest, AFollowerCatchesUpThenSeesEachNewEventOnceDurable) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(t_.Append(Sign(DepositBody(absl::StrCat("before-", i), t_.now_us(), "B-202", 100),
+                               t_.cashier()))
+                    .ok());
+  }
+  uint64_t before = t_.ledger().head().seq;
+  // Appends three more while the follower runs, once it has caught up.
+  std::atomic<bool> caught_up{false};
+  std::thread writer([&] {
+    while (!caught_up) absl::SleepFor(absl::Milliseconds(5));
+    for (int i = 0; i < 3; ++i) {
+      auto appended = t_.Append(
+          Sign(DepositBody(absl::StrCat("after-", i), t_.now_us(), "B-202", 100), t_.cashier()));
+      EXPECT_TRUE(appended.ok()) << appended.status();
+    }
+  });
+  std::vector<uint64_t> seqs;
+  absl::Status followed = client_->Follow(
+      2,
+      [&](const std::vector<std::string>& page) {
+        for (const std::string& bytes : page) {
+          auto envelope =
+              ledger::CanonicalMessage<schema::Envelope>::Parse(bytes, ledger::kEnvelopeBytesMax);
+          EXPECT_TRUE(envelope.ok());
+          if (envelope.ok()) seqs.push_back(envelope->get().getSeq());
+        }
+        if (!seqs.empty() && seqs.back() == before) caught_up = true;
+        return seqs.size() < before - 1 + 3;
+      },
+      absl::Seconds(20));
+  caught_up = true;
+  writer.join();
+  EXPECT_TRUE(followed.ok()) << followed;
+  std::vector<uint64_t> expected;
+  for (uint64_t seq = 2; seq <= before + 3; ++seq) expected.push_back(seq);
+  EXPECT_EQ(seqs, expected);
 }
 
 TEST(RpcServer, RefusesPlaintextOffLoopback) {

@@ -54,7 +54,7 @@ struct ReadChunk {
  private:
   friend class ReplayReader;
   uint64_t generation_ = 0;
-  std::vector<capnp::word> arena_;  // the events' bytes
+  kj::Array<capnp::word> arena_;  // the events' bytes
   size_t arena_used_words_ = 0;
 };
 

@@ -97,10 +97,13 @@ int TlsInit() {
   if (!issued.ok()) return Fail(issued);
   std::printf(
       "development certificates in %s (a CA of their own; use the campus CA in production):\n"
-      "  wattd:        --tls_cert %s/server.pem --tls_key %s/server.key --tls_client_ca %s/ca.pem\n"
-      "  %s: --tls_ca %s/ca.pem --tls_cert %s/client.pem --tls_key %s/client.key\n",
-      out.c_str(), out.c_str(), out.c_str(), out.c_str(), client.c_str(), out.c_str(), out.c_str(),
-      out.c_str());
+      "  wattd, card-center endpoint: --card_center_tls_cert %s/server.pem "
+      "--card_center_tls_key %s/server.key --card_center_client_ca %s/ca.pem\n"
+      "  wattd, operator endpoint:    --tls_cert %s/server.pem --tls_key %s/server.key\n"
+      "  %s: --tls_ca %s/ca.pem --tls_cert %s/client.pem --tls_key %s/client.key\n"
+      "  wattctl: --tls_ca %s/ca.pem\n",
+      out.c_str(), out.c_str(), out.c_str(), out.c_str(), out.c_str(), out.c_str(), client.c_str(),
+      out.c_str(), out.c_str(), out.c_str(), out.c_str());
   return 0;
 }
 
@@ -175,7 +178,44 @@ int Head() {
   return 0;
 }
 
+namespace {
+
+// `log --follow`: the auditor's live view, over the Ledger interface's
+// subscription (never the data directory: that is the server's).
+int FollowLog() {
+  if (!absl::GetFlag(FLAGS_data).empty())
+    return Usage("log --follow reads from --server, not --data");
+  auto client = ConnectToWattd();
+  if (!client.ok()) return Fail(client.status());
+  uint64_t left = absl::GetFlag(FLAGS_limit);
+  absl::Status failure;
+  int64_t seconds = absl::GetFlag(FLAGS_follow_seconds);
+  absl::Status followed = (*client)->Follow(
+      absl::GetFlag(FLAGS_from),
+      [&](const std::vector<std::string>& page) {
+        for (const std::string& bytes : page) {
+          auto envelope = ledger::ParsedEnvelope::Parse(bytes, ledger::kEnvelopeBytesMax);
+          if (!envelope.ok()) {
+            failure = envelope.status();
+            return false;
+          }
+          std::string line = ledger::EnvelopeToJson(envelope->get());
+          std::fwrite(line.data(), 1, line.size(), stdout);
+          std::fputc('\n', stdout);
+          if (--left == 0) return false;
+        }
+        std::fflush(stdout);
+        return true;
+      },
+      seconds > 0 ? absl::Seconds(seconds) : absl::InfiniteDuration());
+  if (!failure.ok()) return Fail(failure);
+  return followed.ok() ? 0 : Fail(followed);
+}
+
+}  // namespace
+
 int Log() {
+  if (absl::GetFlag(FLAGS_follow)) return FollowLog();
   auto source = Source::FromFlags();
   if (!source.ok()) return Fail(source.status());
   auto print = [](const std::vector<std::string>& page) -> absl::Status {

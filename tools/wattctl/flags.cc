@@ -18,6 +18,9 @@ ABSL_FLAG(std::string, reason, "", "key revoke: why");
 ABSL_FLAG(std::string, idempotency_key, "", "reuse to retry a request safely (default: random)");
 ABSL_FLAG(uint64_t, from, 1, "first seq to read or export");
 ABSL_FLAG(uint64_t, limit, UINT64_MAX, "log: at most this many events");
+ABSL_FLAG(bool, follow, false,
+          "log: from --server, keep printing events as they are appended (catch-up, then live)");
+ABSL_FLAG(int64_t, follow_seconds, 0, "log --follow: stop after this long (0: until interrupted)");
 ABSL_FLAG(std::string, stream, "", "log: only this stream");
 ABSL_FLAG(std::vector<std::string>, file, {}, "verify: export file(s), in order");
 ABSL_FLAG(std::string, ledger_key, "", "verify: the trusted ledger public key (hex or .pub)");

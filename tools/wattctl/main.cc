@@ -24,8 +24,10 @@ constexpr char kUsage[] = R"(wattctl <command> [flags]
   key list  [--server ADDR | --data DIR]
   head      [--server ADDR | --data DIR]
   log       [--server ADDR | --data DIR] [--from SEQ] [--limit N] [--stream NAME]
+  log --follow --server ADDR [--from SEQ] [--follow-seconds N]   catch up, then print live
   verify    --data DIR | --server ADDR | --file FILE[,FILE...] [--ledger-key HEX|FILE.pub]
   export    (--data DIR | --server ADDR) --out FILE [--from SEQ]
+  To wattd over TLS add --tls-ca CA.pem (and --tls-cert/--tls-key when it asks for a client cert).
 
 Campus (signed with --key, sent to --server):
   building add --id B01 --name NAME            gateway add --id G1 --address HOST:PORT [--mode server|client]

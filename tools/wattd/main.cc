@@ -30,9 +30,13 @@ ABSL_FLAG(std::string, data, "data", "data directory, created by `wattctl init`"
 ABSL_FLAG(std::string, rpc_listen, "127.0.0.1:7600", "host:port of the Cap'n Proto RPC service");
 ABSL_FLAG(std::string, card_center_listen, "",
           "host:port of the card center's RPC endpoint (api/rpc/card_center.capnp); empty: off");
-ABSL_FLAG(std::string, tls_cert, "", "PEM certificate for the RPC endpoints; empty: plaintext");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate of the --rpc_listen endpoint (TLS); empty: plaintext");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
-ABSL_FLAG(std::string, tls_client_ca, "",
+ABSL_FLAG(std::string, card_center_tls_cert, "",
+          "PEM certificate of the card-center endpoint (TLS); empty: plaintext");
+ABSL_FLAG(std::string, card_center_tls_key, "", "PEM private key of --card_center_tls_cert");
+ABSL_FLAG(std::string, card_center_client_ca, "",
           "PEM CA that signs the card center's client certificates (mutual TLS)");
 ABSL_FLAG(bool, plaintext_off_loopback, false,
           "allow plaintext RPC on an address other than loopback (behind a trusted tunnel only)");
@@ -159,18 +163,20 @@ int Run() {
         *ledger, domain, ingest_key, absl::GetFlag(FLAGS_passphrase_file), ingest_options);
   }
 
-  rpc::TlsFiles server_tls{.cert = absl::GetFlag(FLAGS_tls_cert),
+  rpc::TlsFiles ledger_tls{.cert = absl::GetFlag(FLAGS_tls_cert),
                            .key = absl::GetFlag(FLAGS_tls_key)};
+  rpc::TlsFiles card_center_tls{.cert = absl::GetFlag(FLAGS_card_center_tls_cert),
+                                .key = absl::GetFlag(FLAGS_card_center_tls_key),
+                                .ca = absl::GetFlag(FLAGS_card_center_client_ca)};
   rpc::RpcServerOptions rpc_options{
       .ledger = {.listen = absl::GetFlag(FLAGS_rpc_listen),
-                 .tls = server_tls,
+                 .tls = ledger_tls,
                  .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback)},
       .card_center = {.listen = absl::GetFlag(FLAGS_card_center_listen),
-                      .tls = server_tls,
+                      .tls = card_center_tls,
                       .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback)},
       .domain = &domain,
       .reports = reports->get()};
-  rpc_options.card_center.tls.ca = absl::GetFlag(FLAGS_tls_client_ca);
   auto server = rpc::RpcServer::Start(*ledger, rpc_options);
   if (!server.ok()) return Fatal("rpc_start_failed", server.status());
   auto with_port = [](std::string listen, uint16_t port) {
@@ -178,13 +184,13 @@ int Run() {
   };
   LogEvent("info", "rpc_listening",
            {{"address", with_port(absl::GetFlag(FLAGS_rpc_listen), (*server)->port())},
-            {"tls", server_tls.enabled()}});
+            {"tls", ledger_tls.enabled()}});
   if ((*server)->card_center_port() != 0) {
     LogEvent("info", "card_center_listening",
              {{"address",
                with_port(absl::GetFlag(FLAGS_card_center_listen), (*server)->card_center_port())},
-              {"tls", server_tls.enabled()},
-              {"client_certificates", !rpc_options.card_center.tls.ca.empty()}});
+              {"tls", card_center_tls.enabled()},
+              {"client_certificates", !card_center_tls.ca.empty()}});
   }
 
   sigset_t signals;
