@@ -519,6 +519,7 @@ AppendResult Ledger::StageEvent(const SignedRequest& request, const PendingEvent
     WL_CHECK(stager_->Check(derived_pending).ok());
     StageEvent(derived, derived_pending, context);
   }
+  result.derived = context.head.seq - seq;
   return result;
 }
 

@@ -43,6 +43,10 @@ struct AppendResult {
   Hash chain_hash{};       // H(seq)
   std::string result;      // the inline projections' result (e.g. a receipt)
   bool duplicate = false;  // an idempotent retry: nothing was appended
+  // Events the projections derived from this one (deductions, settlements,
+  // control commands), appended right after it: seqs seq+1 .. seq+derived.
+  // 0 for a duplicate (the first answer had them).
+  uint64_t derived = 0;
 };
 
 using Completion = std::function<void(absl::StatusOr<AppendResult>)>;

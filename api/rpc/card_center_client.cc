@@ -6,20 +6,12 @@
 #include "api/rpc/card_center.capnp.h"
 #include "api/rpc/rpc_connection.h"
 #include "api/rpc/status_convert.h"
+#include "api/rpc/wire.h"
 
 namespace wattledger::rpc {
 namespace {
 
 using ledger::AsData;
-
-template <size_t N>
-std::array<uint8_t, N> Fixed(capnp::Data::Reader data) {
-  std::array<uint8_t, N> out{};
-  if (data.size() == N) std::memcpy(out.data(), data.begin(), N);
-  return out;
-}
-
-std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
 
 void SetRequest(SignedRequest::Builder out, const ledger::SignedRequest& request) {
   out.setBody(AsData(request.body));
@@ -169,7 +161,7 @@ absl::StatusOr<CardReceipt> CardCenterClient::Deposit(const ledger::SignedReques
                        in.getBalanceAfterFen(),
                        in.getTimeUs(),
                        in.getSeq(),
-                       Fixed<32>(in.getChainHash()),
+                       FixedBytes<32>(in.getChainHash()),
                        in.getDuplicate()};
   });
 }
@@ -206,8 +198,8 @@ absl::StatusOr<SignedSettlementView> CardCenterClient::Settlement(const std::str
     auto signed_in = response.getSettlement();
     SignedSettlementView out;
     out.statement = ledger::ToString(signed_in.getStatement());
-    out.signature = Fixed<64>(signed_in.getSignature());
-    out.ledger_public_key = Fixed<32>(signed_in.getLedgerPublicKey());
+    out.signature = FixedBytes<64>(signed_in.getSignature());
+    out.ledger_public_key = FixedBytes<32>(signed_in.getLedgerPublicKey());
     auto parsed = ledger::CanonicalMessage<rpc::Settlement>::Parse(out.statement, 64 << 20);
     if (!parsed.ok()) return parsed.status();
     auto in = parsed->get();

@@ -10,6 +10,7 @@
 #include "api/rpc/card_request.h"
 #include "api/rpc/ledger_service.h"
 #include "api/rpc/status_convert.h"
+#include "api/rpc/wire.h"
 #include "ledger/event_format.h"
 #include "ledger/limits.h"
 #include "projections/control/policy_rules.h"
@@ -24,8 +25,6 @@ namespace {
 using ledger::AsData;
 using projections::Campus;
 using projections::reports::SettlementKind;
-
-std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
 
 // How long a call waits for the ledger to make a trade durable, or for the
 // reports to reach the head, before answering kUnavailable.

@@ -302,6 +302,37 @@ TEST_F(CardCenterTest, GarbageOnTheWireEndsThatConnectionOnly) {
   });
 }
 
+// The operators' endpoint answers a submission with the events it derived.
+TEST_F(CardCenterTest, AnOperatorsSubmissionReturnsTheEventsItDerived) {
+  ASSERT_TRUE(client_->Deposit(Deposit("TN1", "B01-101", 3000)).ok());
+  OnOwnThread([&] {
+    auto ledger_client = LedgerClient::Connect(absl::StrCat("127.0.0.1:", server_->port()));
+    ASSERT_TRUE(ledger_client.ok()) << ledger_client.status();
+    auto refund = (*ledger_client)
+                      ->Submit(testing::Sign(
+                          testing::MakeBody("refund-p1", now(), "room:B01-101",
+                                            [](schema::EventBody::Builder body) {
+                                              auto refund = body.initRefundIssued();
+                                              refund.setRoomId("B01-101");
+                                              refund.setPersonId("P1");
+                                              refund.setReason(schema::RefundReason::GRADUATION);
+                                            }),
+                          *operator_));
+    ASSERT_TRUE(refund.ok()) << refund.status();
+    ASSERT_GE(refund->derived, 1u);
+    auto settled = (*ledger_client)->Events(refund->seq + 1, 1);
+    ASSERT_TRUE(settled.ok() && settled->size() == 1);
+    auto envelope =
+        ledger::CanonicalMessage<schema::Envelope>::Parse((*settled)[0], ledger::kEnvelopeBytesMax);
+    ASSERT_TRUE(envelope.ok());
+    auto body = ledger::CanonicalMessage<schema::EventBody>::Parse(
+        ledger::AsView(envelope->get().getBody()), ledger::kEventBodyBytesMax);
+    ASSERT_TRUE(body.ok());
+    EXPECT_TRUE(body->get().isRefundSettled());
+    EXPECT_EQ(body->get().getRefundSettled().getAmountFen(), 3000);
+  });
+}
+
 TEST(CardCenterEndpoint, TlsWithoutAClientCaAndPlaintextOffLoopbackAreRefused) {
   TempDir certs;
   ASSERT_TRUE(IssueDevCertificates(certs.path(), "card-center").ok());

@@ -2,14 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/rpc/ledger_service.h"
+#include "api/rpc/wire.h"
 #include "ledger/limits.h"
 
 namespace wattledger::rpc {
-namespace {
-
-std::string Str(capnp::Text::Reader text) { return std::string(text.cStr(), text.size()); }
-
-}  // namespace
 
 absl::StatusOr<CardRequest> ParseCardRequest(SignedRequest::Reader wire,
                                              schema::EventBody::Which kind,

@@ -27,6 +27,10 @@ struct AppendOutcome {
   chainHash @2 :Data;
   result @3 :Data;
   duplicate @4 :Bool;                    # an idempotent retry; nothing appended
+  # The request's event and every event derived from it (deductions,
+  # settlements, control commands), as canonical envelopes; for a duplicate
+  # only the first event.
+  events @5 :List(Data);
 }
 
 struct KeyInfo {

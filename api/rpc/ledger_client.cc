@@ -4,18 +4,12 @@
 #include "api/rpc/ledger.capnp.h"
 #include "api/rpc/rpc_connection.h"
 #include "api/rpc/status_convert.h"
+#include "api/rpc/wire.h"
 
 namespace wattledger::rpc {
 namespace {
 
 using ledger::AsData;
-
-template <size_t N>
-std::array<uint8_t, N> Fixed(capnp::Data::Reader data) {
-  std::array<uint8_t, N> out{};
-  if (data.size() == N) std::memcpy(out.data(), data.begin(), N);
-  return out;
-}
 
 std::vector<std::string> DataList(capnp::List<capnp::Data>::Reader list) {
   std::vector<std::string> out;
@@ -65,10 +59,12 @@ absl::StatusOr<ledger::AppendResult> LedgerClient::Submit(const ledger::SignedRe
     auto outcome = response.getOutcome();
     absl::Status status = ToStatus(outcome.getStatus());
     if (!status.ok()) return status;
+    uint64_t events = outcome.getEvents().size();
     return ledger::AppendResult{.seq = outcome.getSeq(),
-                                .chain_hash = Fixed<32>(outcome.getChainHash()),
+                                .chain_hash = FixedBytes<32>(outcome.getChainHash()),
                                 .result = ledger::ToString(outcome.getResult()),
-                                .duplicate = outcome.getDuplicate()};
+                                .duplicate = outcome.getDuplicate(),
+                                .derived = events > 0 ? events - 1 : 0};
   });
 }
 
@@ -98,8 +94,8 @@ absl::StatusOr<RemoteHead> LedgerClient::Head() {
     auto response = impl_->ledger.headRequest().send().wait(impl_->wait_scope());
     RemoteHead head;
     head.head.seq = response.getSeq();
-    head.head.chain_hash = Fixed<32>(response.getChainHash());
-    head.ledger_public_key = Fixed<32>(response.getLedgerPublicKey());
+    head.head.chain_hash = FixedBytes<32>(response.getChainHash());
+    head.ledger_public_key = FixedBytes<32>(response.getLedgerPublicKey());
     return head;
   });
 }
@@ -119,8 +115,8 @@ absl::StatusOr<std::vector<RemoteKey>> LedgerClient::Keys() {
     auto response = impl_->ledger.keysRequest().send().wait(impl_->wait_scope());
     std::vector<RemoteKey> out;
     for (auto info : response.getKeys()) {
-      out.push_back(RemoteKey{.key_id = Fixed<32>(info.getKeyId()),
-                              .public_key = Fixed<32>(info.getPublicKey()),
+      out.push_back(RemoteKey{.key_id = FixedBytes<32>(info.getKeyId()),
+                              .public_key = FixedBytes<32>(info.getPublicKey()),
                               .role = info.getRole(),
                               .holder = info.getHolder().cStr(),
                               .revoked = info.getRevoked(),

@@ -71,16 +71,23 @@ class LedgerImpl final : public Ledger::Server {
       FillStatus(context.getResults().initOutcome().initStatus(), request.status());
       return kj::READY_NOW;
     }
-    return SubmitFromLoop(ledger_, std::move(*request)).then([context](BoxedOutcome boxed) mutable {
-      absl::StatusOr<ledger::AppendResult>& result = *boxed;
-      auto outcome = context.getResults().initOutcome();
-      FillStatus(outcome.initStatus(), result.status());
-      if (!result.ok()) return;
-      outcome.setSeq(result->seq);
-      outcome.setChainHash(AsData(absl::MakeConstSpan(result->chain_hash)));
-      outcome.setResult(AsData(result->result));
-      outcome.setDuplicate(result->duplicate);
-    });
+    return SubmitFromLoop(ledger_, std::move(*request))
+        .then([this, context](BoxedOutcome boxed) mutable {
+          absl::StatusOr<ledger::AppendResult>& result = *boxed;
+          auto outcome = context.getResults().initOutcome();
+          FillStatus(outcome.initStatus(), result.status());
+          if (!result.ok()) return;
+          outcome.setSeq(result->seq);
+          outcome.setChainHash(AsData(absl::MakeConstSpan(result->chain_hash)));
+          outcome.setResult(AsData(result->result));
+          outcome.setDuplicate(result->duplicate);
+          // Durable already: the ledger completes a request after its commit.
+          size_t count = std::min<uint64_t>(1 + result->derived, ledger::kReadEventsMax);
+          auto events = ledger_.store().ReadRange(result->seq, count);
+          if (!events.ok()) return;
+          auto list = outcome.initEvents(static_cast<unsigned>(events->size()));
+          for (size_t i = 0; i < events->size(); ++i) list.set(i, AsData((*events)[i]));
+        });
   }
 
   kj::Promise<void> events(EventsContext context) override {

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-
 #include "api/rpc/ledger_client.h"
 #include "tests/testing/ledger_fixture.h"
 
@@ -39,6 +38,7 @@ TEST_F(RpcTest, SubmitOverLoopbackAppendsAndRetryReturnsTheFirstResult) {
   auto first = client_->Submit(request);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_FALSE(first->duplicate);
+  EXPECT_EQ(first->derived, 0u);
   auto again = client_->Submit(request);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_TRUE(again->duplicate);

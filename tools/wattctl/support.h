@@ -176,10 +176,12 @@ int SignAndSubmit(const std::string& stream, Fill fill, AfterSubmit after = null
     std::fprintf(stderr, "refused: %s\n", std::string(result.status().ToString()).c_str());
     return 1;
   }
-  std::printf("{\"seq\":%llu,\"chainHash\":\"%s\",\"duplicate\":%s,\"idempotencyKey\":\"%s\"}\n",
-              static_cast<unsigned long long>(result->seq),
-              ToHex(absl::MakeConstSpan(result->chain_hash)).c_str(),
-              result->duplicate ? "true" : "false", body.getIdempotencyKey().cStr());
+  std::printf(
+      "{\"seq\":%llu,\"chainHash\":\"%s\",\"duplicate\":%s,\"derived\":%llu,"
+      "\"idempotencyKey\":\"%s\"}\n",
+      static_cast<unsigned long long>(result->seq),
+      ToHex(absl::MakeConstSpan(result->chain_hash)).c_str(), result->duplicate ? "true" : "false",
+      static_cast<unsigned long long>(result->derived), body.getIdempotencyKey().cStr());
   if (after) after(*result, **client);
   return 0;
 }
