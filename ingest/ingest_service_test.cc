@@ -241,6 +241,16 @@ TEST_F(IngestServiceTest, EveryMeterInTheLedgerEqualsTheSimulatorAtEachSweep) {
   Start();
   for (int sweep = 0; sweep < 4; ++sweep) {
     SweepOnce();
+    // Two sweeps counted can be one gateway's two (one was already under
+    // way when the sweep was requested): wait until the other's lands too.
+    WaitFor([&] {
+      auto truth = Truth();
+      for (const meter_sim::MeterSpec& meter : meters_) {
+        auto recorded = c_.campus().campus().FindMeter(meter.address, 1);
+        if (!recorded || recorded->last_wh != truth.at(meter.address).answered_wh) return false;
+      }
+      return true;
+    });
     auto truth = Truth();
     for (const meter_sim::MeterSpec& meter : meters_) {
       auto recorded = c_.campus().campus().FindMeter(meter.address, 1);
