@@ -146,6 +146,31 @@ absl::StatusOr<CardBalance> CardCenterClient::Balance(const std::string& room_id
   });
 }
 
+absl::StatusOr<std::vector<CardBalance>> CardCenterClient::Balances(
+    const std::vector<std::string>& room_ids) {
+  if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
+  return GuardRpc([&]() -> absl::StatusOr<std::vector<CardBalance>> {
+    auto calls = kj::heapArrayBuilder<kj::Promise<capnp::Response<CardCenter::BalanceResults>>>(
+        room_ids.size());
+    for (const std::string& room_id : room_ids) {
+      auto call = impl_->card_center.balanceRequest();
+      call.setRoomId(room_id);
+      calls.add(call.send());
+    }
+    auto responses = kj::joinPromises(calls.finish()).wait(impl_->wait_scope());
+    std::vector<CardBalance> out;
+    out.reserve(responses.size());
+    for (auto& response : responses) {
+      if (absl::Status status = ToStatus(response.getStatus()); !status.ok()) return status;
+      auto in = response.getBalance();
+      out.push_back(CardBalance{Str(in.getRoomId()), in.getBalanceFen(), in.getAllowanceLeftWh(),
+                                in.getPricePerKwh(), in.getRemainingWh(), in.getPowerOn(),
+                                Str(in.getArrearsLevel()), Str(in.getStatus())});
+    }
+    return out;
+  });
+}
+
 absl::StatusOr<CardReceipt> CardCenterClient::Deposit(const ledger::SignedRequest& request) {
   if (impl_ == nullptr) return absl::FailedPreconditionError("the connection was cut");
   return GuardRpc([&]() -> absl::StatusOr<CardReceipt> {

@@ -116,6 +116,9 @@ class CardCenterClient {
 
   absl::StatusOr<std::vector<CardRoom>> Rooms();
   absl::StatusOr<CardBalance> Balance(const std::string& room_id);
+  // The balances of `room_ids`, all asked at once on this connection (the
+  // calls are in flight together), in order. The first refusal fails all.
+  absl::StatusOr<std::vector<CardBalance>> Balances(const std::vector<std::string>& room_ids);
   absl::StatusOr<CardReceipt> Deposit(const ledger::SignedRequest& request);
   absl::StatusOr<CardTrade> Reverse(const ledger::SignedRequest& request);
   absl::StatusOr<CardTrade> Status(const std::string& trade_no);

@@ -128,6 +128,14 @@ TEST_F(CardCenterTest, RoomsAndBalances) {
   EXPECT_EQ(balance->balance_fen, 0);
   EXPECT_EQ(balance->price_per_kwh, 5000);
   EXPECT_EQ(client_->Balance("B09-999").status().code(), StatusCode::kNotFound);
+
+  // Many calls in flight on one connection answer in order.
+  auto both = client_->Balances({"B01-102", "B01-101", "B01-102"});
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_EQ(both->size(), 3u);
+  EXPECT_EQ((*both)[0].room_id, "B01-102");
+  EXPECT_EQ((*both)[1].room_id, "B01-101");
+  EXPECT_EQ(client_->Balances({"B01-101", "B09-999"}).status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(CardCenterTest, ADepositIsAppliedOnceWhateverTheRetries) {

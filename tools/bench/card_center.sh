@@ -3,9 +3,10 @@
 # binaries: wattd with the demo campus serves its card-center endpoint over
 # mutual TLS on loopback, and tools/card-center-sim drives it from CLIENTS
 # connections: first TRADES durable deposits (no faults injected; each call
-# waits for its synced commit), then balance queries for SECONDS.
+# waits for its synced commit), then balance queries for SECONDS, one call
+# at a time per connection and then 16 in flight (Cap'n Proto pipelines them).
 #
-#   tools/bench/card_center.sh [CLIENTS] [TRADES] [SECONDS]
+#   tools/bench/card_center.sh [CLIENTS] [TRADES] [SECONDS] [QUERY_CLIENTS]
 #
 # Defaults: 50 clients, 50,000 deposits, 10 s of balance queries. Targets:
 # >= 5,000 deposits/s with p99 <= 50 ms, >= 50,000 balance queries/s.
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/../.."
 clients=${1:-50}
 trades=${2:-50000}
 seconds=${3:-10}
+query_clients=${4:-$clients}
 bin=build/release/tools
 work=$(mktemp -d /tmp/card-center-bench.XXXXXX)
 data=$work/data
@@ -41,6 +43,9 @@ card=$(grep -o '"card_center_listening","address":"[^"]*"' "$work/wattd.log" | c
 echo "deposits: $clients clients, $trades trades, durable" >&2
 "$bin/card-center-sim" run --server "$card" "${tls[@]}" --key "$data/keys/card-center.pem" \
   --clients "$clients" --trades "$trades" --cut_percent 0 --reverse_percent 0 --early_percent 0
-echo "balance queries: $clients clients, ${seconds}s" >&2
-"$bin/card-center-sim" bench-balance --server "$card" "${tls[@]}" --clients "$clients" \
+echo "balance queries: $query_clients clients, ${seconds}s, one call at a time" >&2
+"$bin/card-center-sim" bench-balance --server "$card" "${tls[@]}" --clients "$query_clients" \
   --seconds "$seconds"
+echo "balance queries: $query_clients clients, ${seconds}s, 16 calls in flight per connection" >&2
+"$bin/card-center-sim" bench-balance --server "$card" "${tls[@]}" --clients "$query_clients" \
+  --seconds "$seconds" --in_flight 16

@@ -233,7 +233,7 @@ absl::StatusOr<RunResult> RunTrades(const RunOptions& options, const ledger::Sig
 }
 
 absl::StatusOr<QueryResult> RunBalanceQueries(const std::string& server, const rpc::TlsFiles& tls,
-                                              int clients, absl::Duration duration) {
+                                              int clients, absl::Duration duration, int in_flight) {
   std::vector<std::string> rooms;
   {
     auto client = CardCenterClient::Connect(server, tls);
@@ -259,16 +259,18 @@ absl::StatusOr<QueryResult> RunBalanceQueries(const std::string& server, const r
         return;
       }
       std::vector<double> mine;
-      for (size_t i = static_cast<size_t>(id); absl::Now() < end; ++i) {
+      std::vector<std::string> batch(static_cast<size_t>(std::max(1, in_flight)));
+      for (size_t i = static_cast<size_t>(id); absl::Now() < end;) {
+        for (std::string& room : batch) room = rooms[i++ % rooms.size()];
         absl::Time sent = absl::Now();
-        auto balance = (*client)->Balance(rooms[i % rooms.size()]);
-        if (!balance.ok()) {
+        auto balances = (*client)->Balances(batch);
+        if (!balances.ok()) {
           std::lock_guard lock(mu);
-          failure = balance.status();
+          failure = balances.status();
           return;
         }
         mine.push_back(absl::ToDoubleMilliseconds(absl::Now() - sent));
-        ++queries;
+        queries += batch.size();
       }
       std::lock_guard lock(mu);
       latencies.insert(latencies.end(), mine.begin(), mine.end());

@@ -71,8 +71,10 @@ struct QueryResult {
   double per_second = 0;
   double p99_ms = 0;
 };
+// `in_flight` calls at a time on each connection (1: one after another).
 absl::StatusOr<QueryResult> RunBalanceQueries(const std::string& server, const rpc::TlsFiles& tls,
-                                              int clients, absl::Duration duration);
+                                              int clients, absl::Duration duration,
+                                              int in_flight = 1);
 
 // The records as CSV (tradeNo,roomId,amountFen,kind) and back.
 std::string RecordsCsv(const std::vector<RecordLine>& records);
