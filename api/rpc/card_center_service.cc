@@ -165,51 +165,37 @@ class CardCenterImpl final : public CardCenter::Server {
   }
 
   kj::Promise<void> deposit(DepositContext context) override {
-    auto parsed = ParseCardRequest(context.getParams().getRequest(),
-                                   schema::EventBody::DEPOSIT_MADE, "trade/");
-    if (!parsed.ok()) {
-      FillStatus(context.getResults().initStatus(), parsed.status());
-      return kj::READY_NOW;
-    }
-    auto shared = std::make_shared<CardRequest>(std::move(*parsed));
-    return SubmitFromLoop(ledger_, shared->request)
-        .then([this, context, shared](BoxedOutcome boxed) mutable {
-          absl::StatusOr<ledger::AppendResult>& result = *boxed;
-          auto results = context.getResults();
-          if (result.ok()) {
-            FillStatus(results.initStatus(), absl::OkStatus());
-            FillReceipt(results.initReceipt(), shared->trade_no, result->result, result->seq,
-                        result->chain_hash, result->duplicate);
-            return;
-          }
-          if (result.status().code() == absl::StatusCode::kAlreadyExists) {
-            FillRetry(results, *shared, result.status());
-            return;
-          }
-          FillStatus(results.initStatus(), result.status());
-        });
+    return SubmitCard(context, schema::EventBody::DEPOSIT_MADE, "trade/",
+                      [this](DepositResults::Builder results, const CardRequest& request,
+                             const absl::StatusOr<ledger::AppendResult>& result) {
+                        if (result.ok()) {
+                          FillStatus(results.initStatus(), absl::OkStatus());
+                          FillReceipt(results.initReceipt(), request.trade_no, result->result,
+                                      result->seq, result->chain_hash, result->duplicate);
+                        } else if (result.status().code() == absl::StatusCode::kAlreadyExists) {
+                          FillRetry(results, request, result.status());
+                        } else {
+                          FillStatus(results.initStatus(), result.status());
+                        }
+                      });
   }
 
   kj::Promise<void> reverse(ReverseContext context) override {
-    auto parsed = ParseCardRequest(context.getParams().getRequest(),
-                                   schema::EventBody::DEPOSIT_REVERSED, "reverse/");
-    if (!parsed.ok()) {
-      FillStatus(context.getResults().initStatus(), parsed.status());
-      return kj::READY_NOW;
-    }
-    auto shared = std::make_shared<CardRequest>(std::move(*parsed));
-    return SubmitFromLoop(ledger_, shared->request)
-        .then([this, context, shared](BoxedOutcome boxed) mutable {
-          absl::StatusOr<ledger::AppendResult>& result = *boxed;
-          auto results = context.getResults();
-          auto trade = domain_.campus().FindTrade(shared->trade_no);
-          // Reversing a reversed (or voided) trade is the same answer again.
-          bool already = trade.has_value() && trade->reversal_seq != 0 &&
-                         (result.status().code() == absl::StatusCode::kFailedPrecondition ||
-                          result.status().code() == absl::StatusCode::kAlreadyExists);
-          FillStatus(results.initStatus(), already ? absl::OkStatus() : result.status());
-          if (result.ok() || already) FillTrade(results.initTrade(), shared->trade_no, trade);
-        });
+    return SubmitCard(context, schema::EventBody::DEPOSIT_REVERSED, "reverse/",
+                      [this](ReverseResults::Builder results, const CardRequest& request,
+                             const absl::StatusOr<ledger::AppendResult>& result) {
+                        auto trade = domain_.campus().FindTrade(request.trade_no);
+                        // Reversing a reversed (or voided) trade is the same answer again.
+                        auto code = result.status().code();
+                        bool already = trade.has_value() && trade->reversal_seq != 0 &&
+                                       (code == absl::StatusCode::kFailedPrecondition ||
+                                        code == absl::StatusCode::kAlreadyExists);
+                        FillStatus(results.initStatus(),
+                                   already ? absl::OkStatus() : result.status());
+                        if (result.ok() || already) {
+                          FillTrade(results.initTrade(), request.trade_no, trade);
+                        }
+                      });
   }
 
   kj::Promise<void> status(StatusContext context) override {
@@ -263,6 +249,23 @@ class CardCenterImpl final : public CardCenter::Server {
   }
 
  private:
+  // A card center's signed call: checks its shape (ParseCardRequest), submits
+  // it to the ledger and lets `answer` fill the results from the outcome.
+  template <typename Context, typename Answer>
+  kj::Promise<void> SubmitCard(Context context, schema::EventBody::Which kind,
+                               absl::string_view key_prefix, Answer answer) {
+    auto parsed = ParseCardRequest(context.getParams().getRequest(), kind, key_prefix);
+    if (!parsed.ok()) {
+      FillStatus(context.getResults().initStatus(), parsed.status());
+      return kj::READY_NOW;
+    }
+    auto shared = std::make_shared<CardRequest>(std::move(*parsed));
+    return SubmitFromLoop(ledger_, shared->request)
+        .then([context, shared, answer](BoxedOutcome boxed) mutable {
+          answer(context.getResults(), *shared, *boxed);
+        });
+  }
+
   struct DayStatement {
     uint64_t head_seq = 0;
     projections::reports::SettlementStatement statement{};
@@ -271,8 +274,11 @@ class CardCenterImpl final : public CardCenter::Server {
 
   // The day's settlement once the reports have applied the current head.
   kj::Promise<StatementOr> Statement(const std::string& day) {
+    if (day.empty()) {
+      return kj::heap<absl::StatusOr<DayStatement>>(
+          absl::InvalidArgumentError("a settlement is for one day: YYYY-MM-DD"));
+    }
     projections::reports::DayRange range{day, day};
-    if (day.empty()) range.since = "invalid";
     if (absl::Status valid = projections::reports::Validate(range); !valid.ok()) {
       return kj::heap<absl::StatusOr<DayStatement>>(valid);
     }

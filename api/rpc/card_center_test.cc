@@ -214,6 +214,7 @@ TEST_F(CardCenterTest, EveryMalformedOrUnauthorisedCallIsRefused) {
   EXPECT_EQ(client_->Deposit(Deposit("TN9", "B09-999", 100)).status().code(),
             StatusCode::kNotFound);
   EXPECT_EQ(client_->Settlement("2026-13-40").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->Settlement("").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(client_->Balance("B01-101")->balance_fen, 0);
 }
 

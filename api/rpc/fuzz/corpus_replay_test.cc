@@ -16,25 +16,14 @@
 #include "api/rpc/card_center.capnp.h"
 #include "api/rpc/card_center_client.h"
 #include "ledger/crypto.h"
+#include "tests/testing/fuzz_corpus.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
 TEST(RpcFuzzCorpus, EverySeedRunsCleanly) {
-  std::filesystem::path dir = WL_RPC_CORPUS_DIR;
-  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  size_t seeds = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    SCOPED_TRACE(entry.path().filename().string());
-    EXPECT_EQ(LLVMFuzzerTestOneInput(bytes.data(), bytes.size()), 0);
-    ++seeds;
-  }
-  EXPECT_GE(seeds, 4u);
+  wattledger::testing::ReplayCorpus(WL_RPC_CORPUS_DIR, LLVMFuzzerTestOneInput, 4u);
 }
 
 TEST(RpcFuzzCorpus, EmptyTinyAndHugeClaims) {

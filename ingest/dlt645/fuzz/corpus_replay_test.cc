@@ -5,29 +5,15 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <vector>
+
+#include "tests/testing/fuzz_corpus.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
 TEST(Dlt645FuzzCorpus, EverySeedRunsCleanly) {
-  std::filesystem::path dir = WL_DLT645_CORPUS_DIR;
-  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
-  size_t seeds = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    SCOPED_TRACE(entry.path().filename().string());
-    EXPECT_EQ(LLVMFuzzerTestOneInput(bytes.data(), bytes.size()), 0);
-    ++seeds;
-  }
-  EXPECT_GE(seeds, 20u);
+  wattledger::testing::ReplayCorpus(WL_DLT645_CORPUS_DIR, LLVMFuzzerTestOneInput, 20u);
 }
 
 TEST(Dlt645FuzzCorpus, EmptyAndTinyInputs) {
