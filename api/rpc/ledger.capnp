@@ -1,7 +1,10 @@
-# The first RPC interface of wattd: submit signed requests, read the log,
-# its head and its signed checkpoints. Served on loopback (plaintext) until
-# the TLS services arrive; every state change is authorised by the request's
-# own signature, never by the connection.
+# wattd's interface for operators, cashiers, auditors and wattctl: submit
+# signed requests, read the log, its head and its signed checkpoints, and
+# (in a session) the operators' queries. Every state change is authorised by
+# the request's own signature, never by the connection. Reading the log and
+# querying need a session opened by a registered key (challenge, then
+# authenticate) and are authorised by that key's role; only a plaintext
+# loopback endpoint also serves the log's reads without one.
 @0x8f8e1d728cb9748e;
 
 using Cxx = import "/capnp/c++.capnp";
@@ -63,4 +66,32 @@ interface Ledger {
   # stored (catch-up), then every event once durable, pushed to `sink` until
   # the subscription is dropped or the sink fails.
   subscribe @6 (fromSeq :UInt64, sink :EventSink) -> (subscription :Subscription);
+
+  # A fresh single-use nonce for `authenticate`, valid for a minute.
+  challenge @7 () -> (nonce :Data);
+  # Opens a session for `keyId`: `signature` is its Ed25519 signature over
+  # "wattledger/v1/session" ++ nonce. Unknown key: UNAUTHENTICATED; revoked
+  # key, bad signature, stale or reused nonce: PERMISSION_DENIED or
+  # UNAUTHENTICATED, with no session.
+  authenticate @8 (keyId :Data, nonce :Data, signature :Data)
+      -> (status :Status, session :Session);
+}
+
+struct QueryArg {
+  name @0 :Text;
+  value @1 :Text;
+}
+
+# A registered key's session: every Ledger call, the log's reads allowed to
+# admins, operators and auditors, and the operators' queries (api/query/)
+# allowed by the key's role. Each call checks the key is still registered and
+# not revoked.
+interface Session extends(Ledger) {
+  # `name` and `args` as in api/query/query.h: rooms, room-status,
+  # control-why, commands, devices, violations, alarms, notifications,
+  # report.<consumption|violations|deposits|refunds|settlement|balances>.
+  query @0 (name :Text, args :List(QueryArg))
+      -> (status :Status, lines :List(Text), notes :List(Text));
+  # The key this session speaks for.
+  whoami @1 () -> (keyId :Data, role :Event.Role, holder :Text);
 }

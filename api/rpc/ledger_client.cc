@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/rpc/ledger.capnp.h"
 #include "api/rpc/rpc_connection.h"
+#include "api/rpc/session_proof.h"
 #include "api/rpc/status_convert.h"
 #include "api/rpc/wire.h"
 
@@ -25,7 +26,8 @@ struct LedgerClient::Impl {
       : connection(std::move(connection_in)), ledger(connection->Bootstrap<Ledger>()) {}
   kj::WaitScope& wait_scope() { return connection->wait_scope(); }
   std::unique_ptr<RpcConnection> connection;
-  Ledger::Client ledger;
+  Ledger::Client ledger;  // the session once authenticated
+  kj::Maybe<Session::Client> session;
 };
 
 LedgerClient::LedgerClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -123,6 +125,52 @@ absl::StatusOr<std::vector<RemoteKey>> LedgerClient::Keys() {
                               .registered_seq = info.getRegisteredSeq()});
     }
     return out;
+  });
+}
+
+absl::Status LedgerClient::Authenticate(const ledger::SigningKey& key) {
+  return GuardRpc([&]() -> absl::Status {
+    auto challenge = impl_->ledger.challengeRequest().send().wait(impl_->wait_scope());
+    std::string nonce = ledger::ToString(challenge.getNonce());
+    ledger::Signature signature = key.Sign(ledger::AsBytes(SessionProofMessage(nonce)));
+    auto call = impl_->ledger.authenticateRequest();
+    ledger::KeyId key_id = key.key_id();
+    call.setKeyId(AsData(absl::MakeConstSpan(key_id)));
+    call.setNonce(AsData(nonce));
+    call.setSignature(AsData(absl::MakeConstSpan(signature)));
+    auto response = call.send().wait(impl_->wait_scope());
+    absl::Status status = ToStatus(response.getStatus());
+    if (!status.ok()) return status;
+    Session::Client session = response.getSession();
+    impl_->ledger = session;
+    impl_->session = kj::mv(session);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<query::Answer> LedgerClient::Query(const query::Query& query) {
+  Session::Client* session = nullptr;
+  KJ_IF_MAYBE (open, impl_->session) {
+    session = open;
+  }
+  if (session == nullptr) return absl::FailedPreconditionError("queries need a session (--key)");
+  return GuardRpc([&]() -> absl::StatusOr<query::Answer> {
+    auto call = session->queryRequest();
+    call.setName(query.name);
+    auto args = call.initArgs(static_cast<unsigned>(query.args.size()));
+    unsigned i = 0;
+    for (const auto& [name, value] : query.args) {
+      args[i].setName(name);
+      args[i].setValue(value);
+      ++i;
+    }
+    auto response = call.send().wait(impl_->wait_scope());
+    absl::Status status = ToStatus(response.getStatus());
+    if (!status.ok()) return status;
+    query::Answer answer;
+    for (auto line : response.getLines()) answer.lines.push_back(Str(line));
+    for (auto note : response.getNotes()) answer.notes.push_back(Str(note));
+    return answer;
   });
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "api/query/query.h"
 #include "api/rpc/tls_config.h"
 #include "ledger/event_format.h"
 #include "ledger/event_store.h"
@@ -47,6 +48,15 @@ class LedgerClient {
   absl::StatusOr<RemoteHead> Head();
   absl::StatusOr<std::vector<std::string>> Checkpoints(uint64_t from_seq, uint32_t limit);
   absl::StatusOr<std::vector<RemoteKey>> Keys();
+
+  // Opens a session for `key` (challenge, signature, authenticate); from
+  // then on every call goes through it: the log's reads where the endpoint
+  // needs a session, and Query. kUnauthenticated or kPermissionDenied when
+  // the server refuses the key.
+  absl::Status Authenticate(const ledger::SigningKey& key);
+  // An operators' query (api/query/query.h) in the session;
+  // kFailedPrecondition before Authenticate.
+  absl::StatusOr<query::Answer> Query(const query::Query& query);
   // Follows the log from `from_seq` (catch-up, then live): `on_events` gets
   // each batch of envelopes in order and returns false to stop. Returns OK
   // when stopped or after `max` (InfiniteDuration: until stopped),

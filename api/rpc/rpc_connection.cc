@@ -55,4 +55,20 @@ absl::StatusOr<std::unique_ptr<RpcConnection>> RpcConnection::Connect(const std:
   return connection;
 }
 
+absl::Status StatusFromRpcFailure(const kj::Exception& exception) {
+  absl::string_view description(exception.getDescription().cStr());
+  if (exception.getType() == kj::Exception::Type::FAILED) {
+    // The server fails a call with absl::Status::ToString(): "CODE: message".
+    for (int code = 1; code <= 16; ++code) {
+      auto status_code = static_cast<absl::StatusCode>(code);
+      std::string prefix = absl::StrCat(absl::StatusCodeToString(status_code), ": ");
+      size_t at = description.find(prefix);
+      if (at != absl::string_view::npos) {
+        return absl::Status(status_code, description.substr(at + prefix.size()));
+      }
+    }
+  }
+  return absl::UnavailableError(absl::StrCat("RPC failed: ", description));
+}
+
 }  // namespace wattledger::rpc

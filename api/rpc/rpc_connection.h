@@ -47,13 +47,19 @@ class RpcConnection {
   capnp::MallocMessageBuilder vat_id_;
 };
 
+// The status a server-side refusal carried in its exception's description
+// ("... PERMISSION_DENIED: why"); kUnavailable for anything else (a dropped
+// connection, a transport failure).
+absl::Status StatusFromRpcFailure(const kj::Exception& exception);
+
 // Runs `call` and turns a kj exception (a dropped connection, a server-side
-// failure) into kUnavailable with its description.
+// failure) into a status: the refusal's own code when the server sent one,
+// else kUnavailable with its description.
 template <typename Call>
 auto GuardRpc(Call call) -> decltype(call()) {
   decltype(call()) result = absl::UnknownError("no reply");
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() { result = call(); })) {
-    return absl::UnavailableError(std::string("RPC failed: ") + exception->getDescription().cStr());
+    return StatusFromRpcFailure(*exception);
   }
   return result;
 }

@@ -157,8 +157,14 @@ absl::StatusOr<std::unique_ptr<RpcServer>> RpcServer::Start(ledger::Ledger& ledg
                      tasks.add(listeners.back()->Accept());
                      return absl::OkStatus();
                    };
-                   absl::Status opened =
-                       open(options.ledger, MakeLedgerService(ledger, io.provider->getTimer()));
+                   absl::Status opened = open(
+                       options.ledger,
+                       MakeLedgerService(
+                           ledger, io.provider->getTimer(),
+                           LedgerServiceOptions{.open_reads = !options.ledger.tls.enabled() &&
+                                                              IsLoopbackHost(options.ledger.listen),
+                                                .domain = options.domain,
+                                                .reports = options.reports}));
                    if (opened.ok() && card_center) {
                      opened = open(options.card_center,
                                    MakeCardCenterService(ledger, *options.domain, options.reports,

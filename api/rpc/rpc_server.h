@@ -6,7 +6,9 @@
 // The card center's endpoint with TLS requires a client certificate signed by
 // its CA (mutual authentication). Plaintext is refused off loopback unless
 // opted into. Every state change is authorised by the request's own
-// signature and its key's role, never by the connection. Reader limits are
+// signature and its key's role, never by the connection; reads of the log and
+// queries by a session's key and role (only a plaintext loopback ledger
+// endpoint serves the log without a session). Reader limits are
 // explicit; a malformed message or a failed handshake ends that connection
 // only.
 //
@@ -41,7 +43,8 @@ struct RpcEndpoint {
 struct RpcServerOptions {
   RpcEndpoint ledger{.listen = "127.0.0.1:7600"};
   RpcEndpoint card_center{};
-  // What the card center's queries read; required when it is served.
+  // What the card center's and the sessions' queries read; required when the
+  // card center is served (without it, sessions answer only the log's calls).
   const projections::Domain* domain = nullptr;
   const projections::reports::ReportRunners* reports = nullptr;
 };

@@ -154,6 +154,9 @@ TEST_F(CardCenterCli, EveryTradeAppliesExactlyOnceThroughCutsAndACrash) {
   std::map<std::string, int> reversals_in_log;
   auto client = rpc::LedgerClient::Connect(rpc_, rpc::TlsFiles{.ca = data_ + "/tls/ca.pem"});
   ASSERT_TRUE(client.ok()) << client.status();
+  auto admin = ledger::SigningKey::LoadPem(data_ + "/keys/admin.pem", "");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  ASSERT_TRUE((*client)->Authenticate(*admin).ok());  // over TLS the log is read in a session
   for (uint64_t from = 1;;) {
     auto envelopes = (*client)->Events(from, 1000);
     ASSERT_TRUE(envelopes.ok()) << envelopes.status();

@@ -1,7 +1,8 @@
 // `wattctl report` as a user runs it beside a live wattd: the demo campus,
 // card-center deposits with trade numbers, a reversal, a counter deposit and
 // a reading, then every report read from the data directory (a RocksDB
-// secondary) in JSON and CSV.
+// secondary) in JSON and CSV; and every view and report asked of wattd in a
+// session of the user's key, which prints what the data directory does.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -196,6 +198,56 @@ TEST_F(ReportCli, BadFlagsAreUsageErrorsAndAnUnbuiltReportSaysSo) {
   CommandResult balances = Run({"report", "balances", "--data", fresh, "--format", "csv"});
   EXPECT_EQ(balances.exit_code, 0) << balances.err;
   EXPECT_EQ(Lines(balances.out).size(), 1u) << "a header and no rooms: " << balances.out;
+}
+
+TEST_F(ReportCli, EveryViewAskedOfWattdPrintsWhatTheDataDirectoryDoes) {
+  Signed("cashier", {"deposit", "--room", "B01-101", "--amount-fen", "2000", "--card", "C9",
+                     "--cashier", "counter-9"});
+  const std::string operator_key = data_ + "/keys/operator.pem";
+  // Each view, and whether this campus (no meters polled) has anything to show.
+  const std::vector<std::pair<std::vector<std::string>, bool>> views = {
+      {{"room", "show", "--room", "B01-101"}, true},
+      {{"room", "status", "--room", "B01-101"}, true},
+      {{"control", "why", "--room", "B01-832"}, true},
+      {{"control", "show"}, false},
+      {{"device", "status"}, false},
+      {{"violations", "--room", "B01-101"}, false},
+      {{"alarms", "--all"}, true},  // "no alarms"
+      {{"notifications"}, false},
+      {{"report", "deposits", "--by", "cashier", "--format", "csv"}, true},
+      {{"report", "balances", "--format", "csv"}, true},
+  };
+  for (const auto& [view, shows_something] : views) {
+    std::vector<std::string> remote = view;
+    remote.insert(remote.end(), {"--server", server_, "--key", operator_key});
+    std::vector<std::string> local = view;
+    local.insert(local.end(), {"--data", data_});
+    // The data directory's reports follow the log a moment behind wattd's.
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    CommandResult asked = Run(remote);
+    CommandResult read = Run(local);
+    while (asked.out != read.out && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(200));
+      asked = Run(remote);
+      read = Run(local);
+    }
+    const std::string name = absl::StrJoin(view, " ");
+    EXPECT_EQ(asked.exit_code, 0) << name << ": " << asked.err;
+    EXPECT_EQ(read.exit_code, 0) << name << ": " << read.err;
+    EXPECT_EQ(asked.out, read.out) << name;
+    EXPECT_EQ(!asked.out.empty(), shows_something) << name << ": " << asked.out;
+  }
+
+  // The key's role decides; without a key wattd is not asked at all.
+  CommandResult card_center =
+      Run({"alarms", "--server", server_, "--key", data_ + "/keys/card-center.pem"});
+  EXPECT_EQ(card_center.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(card_center.err, "PERMISSION_DENIED")) << card_center.err;
+  CommandResult no_key = Run({"alarms", "--server", server_});
+  EXPECT_EQ(no_key.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(no_key.err, "needs --key")) << no_key.err;
+  CommandResult no_room = Run({"room", "status", "--server", server_, "--key", operator_key});
+  EXPECT_EQ(no_room.exit_code, 2) << no_room.err;
 }
 
 }  // namespace

@@ -10,14 +10,15 @@
 #
 # Defaults: 50 clients, 50,000 deposits, 10 s of balance queries. Targets:
 # >= 5,000 deposits/s with p99 <= 50 ms, >= 50,000 balance queries/s.
-# Build first: cmake --build --preset release.
+# Build first: cmake --build --preset release (or set WL_BENCH_BIN to another
+# build's tools directory, e.g. build/dev/tools: RelWithDebInfo, for perf).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 clients=${1:-50}
 trades=${2:-50000}
 seconds=${3:-10}
 query_clients=${4:-$clients}
-bin=build/release/tools
+bin=${WL_BENCH_BIN:-build/release/tools}
 work=$(mktemp -d /tmp/card-center-bench.XXXXXX)
 data=$work/data
 wattd=""

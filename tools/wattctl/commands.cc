@@ -150,7 +150,7 @@ int KeyList() {
                       .registered_seq = entry.registered_seq});
     }
   } else {
-    auto client = ConnectToWattd();
+    auto client = ConnectAsReader();
     if (!client.ok()) return Fail(client.status());
     auto listed = (*client)->Keys();
     if (!listed.ok()) return Fail(listed.status());
@@ -185,7 +185,7 @@ namespace {
 int FollowLog() {
   if (!absl::GetFlag(FLAGS_data).empty())
     return Usage("log --follow reads from --server, not --data");
-  auto client = ConnectToWattd();
+  auto client = ConnectAsReader();
   if (!client.ok()) return Fail(client.status());
   uint64_t left = absl::GetFlag(FLAGS_limit);
   absl::Status failure;

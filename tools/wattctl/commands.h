@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "api/query/query.h"
+
 namespace wattledger::wattctl {
 
 int Init();
@@ -34,28 +36,31 @@ int Reverse();
 int Refund();
 int Exchange();
 int Readings();
-int RoomShow();
 int ControlCut();
 int ControlRestore();
 int ControlClosePermit();
 int ControlKeepPower();
 int ControlKeepPowerClear();
 int ControlParams();
-int ControlShow();
-int DeviceStatusShow();
-// control_policy_command.cc: policies, why a room's power is as it is, violations.
 int ControlPolicySet();
-int ControlWhy();
-int RoomStatus();
-int ViolationList();
-int AlarmList();         // alarm_command.cc
-int NotificationList();  // notification_command.cc
 // dlt645_command.cc: `dlt645 decode HEX` and `dlt645 encode read|control|time|write|address`.
 int Dlt645Decode(const std::string& hex);
 int Dlt645Encode(const std::string& what);
 int Import();    // import_command.cc
 int SeedDemo();  // seed_demo.cc
-// report_command.cc: `which` is consumption, deposits, refunds, settlement or balances.
+
+// query_command.cc: the read-only views, each a query (api/query/) answered
+// by wattd in a session (--key) or from a data directory (--data).
+int RunQuery(const query::Query& query);
+int RoomShow();
+int RoomStatus();
+int ControlWhy();
+int ControlShow();
+int DeviceStatusShow();
+int ViolationList();
+int AlarmList();
+int NotificationList();
+// `which` is consumption, violations, deposits, refunds, settlement or balances.
 int Report(const std::string& which);
 
 }  // namespace wattledger::wattctl

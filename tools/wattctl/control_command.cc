@@ -1,7 +1,7 @@
-// wattctl's control commands: an operator's relay command or parameters for
-// one meter, signed with --key and submitted to wattd (which delivers it to
-// the meter and records the outcome); and the read-only views of what is
-// pending and how every gateway and meter answers, from a data directory.
+// wattctl's control commands: an operator's relay command, parameters for one
+// meter, or a control policy, signed with --key and submitted to wattd
+// (which delivers it to the meter and records the outcome). What is pending
+// and why are queries (query_command.cc).
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -16,7 +16,6 @@
 #include "tools/wattctl/commands.h"
 #include "tools/wattctl/support.h"
 
-ABSL_FLAG(std::string, meter, "", "control: the meter's 12-digit address");
 ABSL_FLAG(int32_t, load_limit_w, 0, "control params: sustained power that trips (W; 0 = none)");
 ABSL_FLAG(int32_t, malicious_step_w, 0, "control params: resistive step that trips (W; 0 = off)");
 ABSL_FLAG(int32_t, malicious_pf_milli, 950,
@@ -93,50 +92,6 @@ int Relay(schema::RelayAction action) {
     command.setRelay(action);
     return absl::OkStatus();
   });
-}
-
-std::string EntryJson(const projections::ControlEntry& entry) {
-  auto command =
-      ledger::CanonicalMessage<schema::ControlCommanded>::ParseTrusted(entry.command, 1 << 16);
-  std::string what = "parameters";
-  std::string reason;
-  std::string origin;
-  if (command.ok()) {
-    reason = command->get().getReason();
-    origin = command->get().getOrigin();
-    if (entry.is_relay) {
-      auto names = capnp::Schema::from<schema::RelayAction>().getEnumerants();
-      what = names[static_cast<uint16_t>(entry.relay)].getProto().getName();
-    }
-  }
-  return absl::StrCat("{\"seq\":", entry.seq, ",\"meter\":", JsonEscape(entry.meter_address),
-                      ",\"circuit\":", entry.circuit, ",\"command\":", JsonEscape(what),
-                      ",\"reason\":", JsonEscape(reason), ",\"origin\":", JsonEscape(origin),
-                      ",\"state\":\"", projections::CommandStateName(entry.state),
-                      "\",\"attempts\":", entry.attempts, ",\"outcomeSeq\":", entry.outcome_seq,
-                      ",\"relayOpen\":", entry.relay_open ? "true" : "false",
-                      ",\"failure\":", JsonEscape(entry.outcome_reason), "}");
-}
-
-// `last_seen_us`: the last reading applied (meters); `error_rate` the share
-// of requests that timed out or came back bad.
-std::string LinkJson(absl::string_view kind, const projections::LinkStatus& status,
-                     int64_t last_seen_us = 0) {
-  const uint64_t errors =
-      status.timeouts + status.checksum_errors + status.garbled_replies + status.abnormal_replies;
-  const double error_rate =
-      status.requests == 0 ? 0.0
-                           : static_cast<double>(errors) / static_cast<double>(status.requests);
-  return absl::StrCat(
-      "{\"", kind, "\":", JsonEscape(status.id), ",\"gateway\":", JsonEscape(status.gateway_id),
-      ",\"state\":\"", projections::LinkStateName(status.state),
-      "\",\"detail\":", JsonEscape(status.detail), ",\"peer\":", JsonEscape(status.peer),
-      ",\"changedSeq\":", status.changed_seq, ",\"changedAtUs\":", status.changed_at_us,
-      ",\"lastSeenUs\":", last_seen_us, ",\"errorRate\":", absl::StrFormat("%.4f", error_rate),
-      ",\"requests\":", status.requests, ",\"timeouts\":", status.timeouts,
-      ",\"checksumErrors\":", status.checksum_errors,
-      ",\"garbledReplies\":", status.garbled_replies,
-      ",\"abnormalReplies\":", status.abnormal_replies, "}");
 }
 
 }  // namespace
@@ -282,49 +237,6 @@ int ControlParams() {
         [](schema::MeterParameters::Builder p, unsigned n) { return p.initHolidayPeriods(n); },
         parameters);
   });
-}
-
-int ControlShow() {
-  auto store = OpenDataStore();
-  if (!store.ok()) return Fail(store.status());
-  projections::Campus campus;  // the book's registry checks are not needed to read it
-  projections::ControlBook book(campus);
-  absl::Status loaded = book.Load(**store);
-  if (!loaded.ok()) return Fail(loaded);
-  std::string meter = absl::GetFlag(FLAGS_meter);
-  for (const projections::ControlEntry& entry : book.All()) {
-    if (!meter.empty() && entry.meter_address != meter) continue;
-    std::printf("%s\n", EntryJson(entry).c_str());
-  }
-  return 0;
-}
-
-int DeviceStatusShow() {
-  auto store = OpenDataStore();
-  if (!store.ok()) return Fail(store.status());
-  projections::Campus campus;
-  projections::DeviceStatus devices(campus);
-  for (absl::Status loaded : {campus.Load(**store), devices.Load(**store)}) {
-    if (!loaded.ok()) return Fail(loaded);
-  }
-  std::map<std::string, int64_t> last_seen;  // by meter address, its newest circuit
-  for (const projections::Meter& m : campus.Meters()) {
-    last_seen[m.address] = std::max(last_seen[m.address], m.last_read_at_us);
-  }
-  std::string gateway = absl::GetFlag(FLAGS_gateway);
-  std::string meter = absl::GetFlag(FLAGS_meter);
-  if (meter.empty()) {
-    for (const auto& status : devices.Gateways()) {
-      if (gateway.empty() || status.id == gateway)
-        std::printf("%s\n", LinkJson("gatewayId", status).c_str());
-    }
-  }
-  for (const auto& status : devices.Meters()) {
-    if (!gateway.empty() && status.gateway_id != gateway) continue;
-    if (!meter.empty() && status.id != meter) continue;
-    std::printf("%s\n", LinkJson("meterAddress", status, last_seen[status.id]).c_str());
-  }
-  return 0;
 }
 
 }  // namespace wattledger::wattctl

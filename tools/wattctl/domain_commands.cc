@@ -1,6 +1,5 @@
 // wattctl's campus commands: registry, tariffs, money and readings, each a
-// signed event submitted to wattd; and the read-only views of a campus
-// loaded from a data directory.
+// signed event submitted to wattd.
 #include <fstream>
 #include <sstream>
 
@@ -57,38 +56,6 @@ AfterSubmit PrintDerived() {
     auto envelope = ledger::ParsedEnvelope::Parse(events->front(), ledger::kEnvelopeBytesMax);
     if (envelope.ok()) std::printf("%s\n", ledger::EnvelopeToJson(envelope->get()).c_str());
   };
-}
-
-absl::StatusOr<std::unique_ptr<projections::Campus>> LoadCampus() {
-  std::string data = absl::GetFlag(FLAGS_data);
-  if (data.empty()) data = "data";
-  WL_ASSIGN_OR_RETURN(auto store,
-                      ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
-  WL_RETURN_IF_ERROR(store->Refresh());
-  auto campus = std::make_unique<projections::Campus>();
-  WL_RETURN_IF_ERROR(campus->Load(*store));
-  return campus;
-}
-
-std::string RoomJson(const projections::Room& room) {
-  std::vector<std::string> occupants;
-  for (const auto& occupant : room.occupants) {
-    occupants.push_back(absl::StrCat("{\"personId\":", Json(occupant.person_id),
-                                     ",\"name\":", Json(occupant.name),
-                                     ",\"identityClass\":", Json(occupant.identity_class),
-                                     ",\"cardNo\":", Json(occupant.card_no), "}"));
-  }
-  return absl::StrCat(
-      "{\"roomId\":", Json(room.room_id), ",\"buildingId\":", Json(room.building_id),
-      ",\"floor\":", room.floor, ",\"number\":", Json(room.number), ",\"capacity\":", room.capacity,
-      ",\"balance\":\"", Fen(room.balance_fen), "\",\"balanceFen\":", room.balance_fen,
-      ",\"overdraftLimitFen\":", room.overdraft_limit_fen,
-      ",\"allowanceLeftWh\":", room.allowance_left_wh, ",\"monthEnergyWh\":", room.month_energy_wh,
-      ",\"energyWh\":", room.energy_wh, ",\"depositsFen\":", room.deposits_fen,
-      ",\"reversalsFen\":", room.reversals_fen, ",\"deductionsFen\":", room.deductions_fen,
-      ",\"refundsFen\":", room.refunds_fen, ",\"transfersInFen\":", room.transfers_in_fen,
-      ",\"transfersOutFen\":", room.transfers_out_fen, ",\"occupants\":[",
-      absl::StrJoin(occupants, ","), "]}");
 }
 
 }  // namespace
@@ -358,20 +325,6 @@ int Readings() {
         return absl::OkStatus();
       },
       PrintDerived());
-}
-
-int RoomShow() {
-  auto campus = LoadCampus();
-  if (!campus.ok()) return Fail(campus.status());
-  std::string room_id = absl::GetFlag(FLAGS_room);
-  if (room_id.empty()) {
-    for (const auto& room : (*campus)->Rooms()) std::printf("%s\n", RoomJson(room).c_str());
-    return 0;
-  }
-  auto room = (*campus)->FindRoom(room_id);
-  if (!room.has_value()) return Fail(absl::NotFoundError(absl::StrCat("no room ", room_id)));
-  std::printf("%s\n", RoomJson(*room).c_str());
-  return 0;
 }
 
 }  // namespace wattledger::wattctl

@@ -37,6 +37,7 @@ ABSL_FLAG(std::string, number, "", "room add: the door number");
 ABSL_FLAG(uint32_t, capacity, 4, "room add: beds");
 ABSL_FLAG(std::string, tariff_class, "", "room add: fixed tariff class (default: by occupants)");
 ABSL_FLAG(std::string, room, "", "the room id");
+ABSL_FLAG(std::string, meter, "", "the meter's 12-digit address");
 ABSL_FLAG(std::string, person, "", "the person (student/staff) id");
 ABSL_FLAG(std::string, identity, "undergraduate", "occupant assign: identity class");
 ABSL_FLAG(std::string, card, "", "campus card number");

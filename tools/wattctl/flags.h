@@ -41,6 +41,7 @@ ABSL_DECLARE_FLAG(std::string, number);
 ABSL_DECLARE_FLAG(uint32_t, capacity);
 ABSL_DECLARE_FLAG(std::string, tariff_class);
 ABSL_DECLARE_FLAG(std::string, room);
+ABSL_DECLARE_FLAG(std::string, meter);
 ABSL_DECLARE_FLAG(std::string, person);
 ABSL_DECLARE_FLAG(std::string, identity);
 ABSL_DECLARE_FLAG(std::string, card);

@@ -1,7 +1,9 @@
 // wattctl: the operator's and auditor's command line. Commands that change
 // the ledger are signed locally with the caller's key file and submitted to
-// wattd over RPC; log, verify and export also read a data directory directly
-// (as a RocksDB secondary, so they work while wattd runs) or an export file.
+// wattd over RPC; the views and reports are queries answered by wattd in a
+// session opened with the same key. Every read also works on a data
+// directory directly (a RocksDB secondary, so it works while wattd runs), and
+// verify on an export file.
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -28,6 +30,8 @@ constexpr char kUsage[] = R"(wattctl <command> [flags]
   verify    --data DIR | --server ADDR | --file FILE[,FILE...] [--ledger-key HEX|FILE.pub]
   export    (--data DIR | --server ADDR) --out FILE [--from SEQ]
   To wattd over TLS add --tls-ca CA.pem (and --tls-cert/--tls-key when it asks for a client cert).
+  Reading the log over TLS or off loopback needs a session: add --key (an admin, operator or
+  auditor key); wattd checks its signature of a fresh challenge and the key's role.
 
 Campus (signed with --key, sent to --server):
   building add --id B01 --name NAME            gateway add --id G1 --address HOST:PORT [--mode server|client]
@@ -43,8 +47,6 @@ Campus (signed with --key, sent to --server):
   refund --room R --person ID --reason graduation|transfer|other
   exchange --room FROM --to TO --person ID [--swap-person ID]
   readings --gateway G1 --csv FILE             (address,circuit,total_wh[,read_at_us]; ingest key)
-  room show [--room R] [--data DIR]            balances, allowance, occupants
-  room status --room R [--data DIR]            live V, I, P, PF and relay of each meter, balance, power on/off and why
   import [--buildings F] [--gateways F] [--rooms F] [--occupants F] [--meters F]   all or nothing
   seed-demo --data DIR [--g1_address 127.0.0.1:9601]   the demo campus (keys in DIR/keys, demo only)
 
@@ -53,13 +55,18 @@ Meters (signed with --key, sent to --server; wattd delivers and records the outc
   control params --meter ADDR --reason TEXT [--load_limit_w W] [--malicious_step_w W]
       [--malicious_pf_milli 950] [--recovery_minutes M] [--overdraft_fen N]
       [--workday 'hh:mm,on|off|night[,W];...'] [--holiday ...]
-  control show [--data DIR] [--meter ADDR]     each meter's latest commands: pending, delivered, failed
-  device status [--data DIR] [--gateway G] [--meter ADDR]   online/offline/fault and error counters
   control policy --scope campus|building:B|room:R --reason TEXT [policy flags, see projections/control/README.md]
-  control why --room R [--data DIR]            the relay state each meter of the room should have, and why
-  violations [--data DIR] [--room R]           load-limit, malicious-load and other violations with evidence
-  alarms [--data DIR] [--all] [--json]         open alarms, most severe first (--all: cleared ones too)
-  notifications [--data DIR] [--person ID]     the reminder outbox and each message's delivery state
+
+Views (queries: asked of wattd in a session with --key [--server ADDR], or read from --data DIR
+(default: data) beside a running wattd; the same lines either way):
+  room show [--room R]                         balances, allowance, occupants
+  room status --room R                         live V, I, P, PF and relay of each meter, balance, power on/off and why
+  control show [--meter ADDR]                  each meter's latest commands: pending, delivered, failed
+  device status [--gateway G] [--meter ADDR]   online/offline/fault and error counters
+  control why --room R                         the relay state each meter of the room should have, and why
+  violations [--room R]                        load-limit, malicious-load and other violations with evidence
+  alarms [--all] [--json]                      open alarms, most severe first (--all: cleared ones too)
+  notifications [--person ID]                  the reminder outbox and each message's delivery state
 
 DL/T 645 frames (offline, nothing is sent; encode prints hex, decode one JSON line per frame):
   dlt645 decode HEX                            FE preambles and junk skipped; bad frames as errors
@@ -73,7 +80,7 @@ DL/T 645 frames (offline, nothing is sent; encode prints hex, decode one JSON li
   dlt645 encode address                        read the address of the only meter on the bus
   encode also takes [--password 02000000] [--operator-code 00000000] [--preamble 0-4]
 
-Reports (read from --data DIR, also while wattd runs; --format json|csv; dates are campus days):
+Reports (queries like the views; --format json|csv; dates are campus days):
   report consumption [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   report violations  [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]   by kind, lockouts
   report deposits    [--by cashier|channel|total] [--since YYYY-MM-DD] [--until YYYY-MM-DD]

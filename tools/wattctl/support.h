@@ -47,6 +47,18 @@ inline absl::StatusOr<std::unique_ptr<rpc::LedgerClient>> ConnectToWattd() {
                                                   .ca = absl::GetFlag(FLAGS_tls_ca)});
 }
 
+// wattd at --server in a session of --key when one is given (reading the log
+// over TLS or off loopback needs it); without --key, the public calls only.
+inline absl::StatusOr<std::unique_ptr<rpc::LedgerClient>> ConnectAsReader() {
+  WL_ASSIGN_OR_RETURN(auto client, ConnectToWattd());
+  if (!absl::GetFlag(FLAGS_key).empty()) {
+    WL_ASSIGN_OR_RETURN(auto key, tools::LoadKeyFile(absl::GetFlag(FLAGS_key),
+                                                     absl::GetFlag(FLAGS_passphrase_file)));
+    WL_RETURN_IF_ERROR(client->Authenticate(key));
+  }
+  return client;
+}
+
 // Read-only access that works beside a running wattd.
 inline ledger::StoreOptions SecondaryOptions() {
   ledger::StoreOptions options;
@@ -76,7 +88,7 @@ class Source {
                           ledger::EventStore::Open(DataLedgerDir(data), SecondaryOptions()));
       WL_RETURN_IF_ERROR(source->store_->Refresh());
     } else {
-      WL_ASSIGN_OR_RETURN(source->client_, ConnectToWattd());
+      WL_ASSIGN_OR_RETURN(source->client_, ConnectAsReader());
     }
     return source;
   }
