@@ -3,6 +3,7 @@
 #include <capnp/rpc-twoparty.capnp.h>
 
 #include "absl/strings/str_cat.h"
+#include "api/rpc/batching_stream.h"
 #include "api/rpc/reader_limits.h"
 
 namespace wattledger::rpc {
@@ -37,11 +38,13 @@ absl::StatusOr<std::unique_ptr<RpcConnection>> RpcConnection::Connect(const std:
   KJ_IF_MAYBE (exception, kj::runCatchingExceptions([&]() {
                  auto& io = connection->io_;
                  auto peer = io.provider->getNetwork().parseAddress(address).wait(io.waitScope);
-                 auto stream = peer->connect().wait(io.waitScope);
+                 kj::Own<kj::AsyncIoStream> stream =
+                     kj::heap<BatchingStream>(peer->connect().wait(io.waitScope));
                  if (connection->tls_ != nullptr) {
-                   stream = connection->tls_->context()
-                                .wrapClient(kj::mv(stream), ServerNameOf(address).c_str())
-                                .wait(io.waitScope);
+                   stream = kj::heap<BatchingStream>(
+                       connection->tls_->context()
+                           .wrapClient(kj::mv(stream), ServerNameOf(address).c_str())
+                           .wait(io.waitScope));
                  }
                  connection->stream_ = kj::mv(stream);
                  connection->network_ = std::make_unique<capnp::TwoPartyVatNetwork>(

@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/rpc/batching_stream.h"
 #include "api/rpc/card_center_service.h"
 #include "api/rpc/ledger_service.h"
 #include "api/rpc/reader_limits.h"
@@ -64,10 +65,12 @@ class Listener {
   uint16_t port() { return static_cast<uint16_t>(receiver_->getPort()); }
 
   kj::Promise<void> Accept() {
-    return receiver_->accept().then([this](kj::Own<kj::AsyncIoStream> stream) {
+    return receiver_->accept().then([this](kj::Own<kj::AsyncIoStream> accepted) {
+      kj::Own<kj::AsyncIoStream> stream = kj::heap<BatchingStream>(kj::mv(accepted));
       if (tls_ != nullptr) {
         tasks_.add(tls_->context().wrapServer(kj::mv(stream)).then([this](auto secured) {
-          Serve(kj::mv(secured));
+          // Batched above TLS too: a burst of replies is one TLS record.
+          Serve(kj::heap<BatchingStream>(kj::mv(secured)));
         }));
       } else {
         Serve(kj::mv(stream));
