@@ -235,7 +235,7 @@ class SessionImpl final : public Session::Server, public LedgerCalls {
       allowed = query::FindQuery(q.name) == nullptr
                     ? absl::InvalidArgumentError(absl::StrCat("no query '", q.name, "'"))
                     : absl::PermissionDeniedError(
-                          absl::StrCat("a ", ledger::RoleName(*role), " key may not run ", q.name));
+                          absl::StrCat("a key of role ", ledger::RoleName(*role), " may not run ", q.name));
     }
     if (!allowed.ok()) {
       FillStatus(context.getResults().initStatus(), allowed);
@@ -294,7 +294,7 @@ class SessionImpl final : public Session::Server, public LedgerCalls {
       return absl::OkStatus();
     }
     return absl::PermissionDeniedError(
-        absl::StrCat("a ", ledger::RoleName(role), " key may not read the log"));
+        absl::StrCat("a key of role ", ledger::RoleName(role), " may not read the log"));
   }
 
   const ledger::KeyId key_id_;

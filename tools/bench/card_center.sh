@@ -41,12 +41,26 @@ rpc=$(grep -o '"rpc_listening","address":"[^"]*"' "$work/wattd.log" | cut -d'"' 
 card=$(grep -o '"card_center_listening","address":"[^"]*"' "$work/wattd.log" | cut -d'"' -f6)
 "$bin/wattctl" seed-demo --data "$data" --server "$rpc" >/dev/null
 
+# wattd's own CPU time (user + system, in clock ticks) so far, to report
+# its cost per call apart from the client's on this shared machine.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$wattd/stat"; }
+hz=$(getconf CLK_TCK)
+report_cpu() { # $1: ticks at the start of the phase
+  echo "wattd CPU in that phase: $(awk -v t="$(( $(cpu_ticks) - $1 ))" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz}') s" >&2
+}
+
 echo "deposits: $clients clients, $trades trades, durable" >&2
+start=$(cpu_ticks)
 "$bin/card-center-sim" run --server "$card" "${tls[@]}" --key "$data/keys/card-center.pem" \
   --clients "$clients" --trades "$trades" --cut_percent 0 --reverse_percent 0 --early_percent 0
+report_cpu "$start"
 echo "balance queries: $query_clients clients, ${seconds}s, one call at a time" >&2
+start=$(cpu_ticks)
 "$bin/card-center-sim" bench-balance --server "$card" "${tls[@]}" --clients "$query_clients" \
   --seconds "$seconds"
+report_cpu "$start"
 echo "balance queries: $query_clients clients, ${seconds}s, 16 calls in flight per connection" >&2
+start=$(cpu_ticks)
 "$bin/card-center-sim" bench-balance --server "$card" "${tls[@]}" --clients "$query_clients" \
   --seconds "$seconds" --in_flight 16
+report_cpu "$start"
