@@ -29,6 +29,7 @@ cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 targets=(
   "dlt645:build/fuzz/ingest/dlt645/dlt645_fuzz:ingest/dlt645/fuzz/corpus"
   "rpc:build/fuzz/api/rpc_fuzz:api/rpc/fuzz/corpus"
+  "http:build/fuzz/api/http_fuzz:api/http/fuzz/corpus"
 )
 for target in "${targets[@]}"; do
   IFS=: read -r name binary corpus <<<"$target"

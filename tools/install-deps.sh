@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   librocksdb-dev libboost-dev capnproto libcapnp-dev libssl-dev libabsl-dev
   libgtest-dev libgmock-dev
+  nlohmann-json3-dev
   clang libclang-rt-14-dev
 )
 

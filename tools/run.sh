@@ -58,6 +58,12 @@ wattd is running on $address with the demo campus and a simulated building
   $bin/wattctl alarms --data data
   $bin/wattctl log --data data --limit 5
   $bin/wattctl verify --data data
+The web API on http://127.0.0.1:8080 (api/http/README.md); the first admin's password
+is in data/web/first-admin-password:
+  curl -sc jar -H 'Content-Type: application/json' \\
+    -d "{\\"username\\":\\"admin\\",\\"password\\":\\"\$(cat data/web/first-admin-password)\\"}" \\
+    http://127.0.0.1:8080/api/login
+  curl -sb jar http://127.0.0.1:8080/api/alarms
 The card center (mutual TLS on 127.0.0.1:7610; its signing key data/keys/card-center.pem):
   CC="$bin/card-center-sim --server 127.0.0.1:7610 --tls_ca data/tls/ca.pem \\
       --tls_cert data/tls/client.pem --tls_key data/tls/client.key --key data/keys/card-center.pem"

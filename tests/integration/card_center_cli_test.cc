@@ -73,12 +73,27 @@ class CardCenterCli : public ::testing::Test {
   }
 
   void StartWattd() {
-    wattd_ = std::make_unique<testing::BackgroundProcess>(std::vector<std::string>{
-        WL_WATTD_PATH, "--data", data_, "--ingest=false", "--rpc_listen", rpc_,
-        "--card_center_listen", card_center_, "--tls_cert", data_ + "/tls/server.pem", "--tls_key",
-        data_ + "/tls/server.key", "--card_center_tls_cert", data_ + "/tls/server.pem",
-        "--card_center_tls_key", data_ + "/tls/server.key", "--card_center_client_ca",
-        data_ + "/tls/ca.pem"});
+    wattd_ = std::make_unique<testing::BackgroundProcess>(
+        std::vector<std::string>{WL_WATTD_PATH,
+                                 "--data",
+                                 data_,
+                                 "--ingest=false",
+                                 "--http_listen",
+                                 "127.0.0.1:0",
+                                 "--rpc_listen",
+                                 rpc_,
+                                 "--card_center_listen",
+                                 card_center_,
+                                 "--tls_cert",
+                                 data_ + "/tls/server.pem",
+                                 "--tls_key",
+                                 data_ + "/tls/server.key",
+                                 "--card_center_tls_cert",
+                                 data_ + "/tls/server.pem",
+                                 "--card_center_tls_key",
+                                 data_ + "/tls/server.key",
+                                 "--card_center_client_ca",
+                                 data_ + "/tls/ca.pem"});
     ASSERT_NE(wattd_->WaitForStderrLine("card_center_listening", absl::Seconds(30)), "")
         << wattd_->stderr_text();
   }

@@ -32,8 +32,9 @@ class ReportCli : public ::testing::Test {
   void SetUp() override {
     data_ = dir_.Sub("data");
     ASSERT_EQ(Run({"init", "--data", data_}).exit_code, 0);
-    wattd_ = std::make_unique<BackgroundProcess>(std::vector<std::string>{
-        kWattd, "--data", data_, "--rpc-listen", "127.0.0.1:0", "--ingest=false"});
+    wattd_ = std::make_unique<BackgroundProcess>(
+        std::vector<std::string>{kWattd, "--data", data_, "--rpc-listen", "127.0.0.1:0",
+                                 "--http-listen", "127.0.0.1:0", "--ingest=false"});
     std::string line = wattd_->WaitForStderrLine("rpc_listening", absl::Seconds(20));
     ASSERT_FALSE(line.empty()) << wattd_->stderr_text();
     size_t at = line.find("\"address\":\"") + 11;

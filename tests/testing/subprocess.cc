@@ -138,7 +138,8 @@ int BackgroundProcess::Stop(int signal, absl::Duration timeout) {
 RunningWattd StartWattd(const std::string& wattd_path, const std::string& data_dir,
                         const std::vector<std::string>& extra_args) {
   RunningWattd wattd;
-  std::vector<std::string> argv{wattd_path, "--data", data_dir, "--rpc-listen", "127.0.0.1:0"};
+  std::vector<std::string> argv{wattd_path,    "--data",        data_dir,     "--rpc-listen",
+                                "127.0.0.1:0", "--http-listen", "127.0.0.1:0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   wattd.process = std::make_unique<BackgroundProcess>(argv);
   std::string line = wattd.process->WaitForStderrLine("rpc_listening", absl::Seconds(20));

@@ -28,7 +28,7 @@ trap cleanup EXIT
 "$bin/wattctl" init --data "$data" >/dev/null
 "$bin/wattctl" tls-init --out "$data/tls" >/dev/null
 tls=(--tls_ca "$data/tls/ca.pem" --tls_cert "$data/tls/client.pem" --tls_key "$data/tls/client.key")
-"$bin/wattd" --data "$data" --ingest=false --rpc_listen 127.0.0.1:0 \
+"$bin/wattd" --data "$data" --ingest=false --rpc_listen 127.0.0.1:0 --http_listen 127.0.0.1:0 \
   --card_center_listen 127.0.0.1:0 --card_center_tls_cert "$data/tls/server.pem" \
   --card_center_tls_key "$data/tls/server.key" --card_center_client_ca "$data/tls/ca.pem" \
   2>"$work/wattd.log" &

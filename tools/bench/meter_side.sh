@@ -33,7 +33,7 @@ wait_line() {  # FILE PATTERN
 }
 
 "$bin/wattctl" init --data "$data" > /dev/null
-"$bin/wattd" --data "$data" --rpc-listen 127.0.0.1:0 --collector_listen 127.0.0.1:0 \
+"$bin/wattd" --data "$data" --rpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --collector_listen 127.0.0.1:0 \
   --sweep_seconds "$sweep" --ingest_stats_seconds 5 2> "$work/wattd.log" &
 wattd=$!
 pids+=("$wattd")

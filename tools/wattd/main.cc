@@ -1,5 +1,6 @@
 // wattd: the wattledger server. Opens the ledger under --data (verifying the
-// chain tail), serves the RPC interface on loopback, runs the meter side
+// chain tail), serves the RPC interface and the web console's HTTP API on
+// loopback, runs the meter side
 // (polling the registered gateways, delivering control commands) once its
 // ingest key is registered, delivers the reminders of the notification
 // outbox (--notify: log, webhook or off), and on SIGTERM or SIGINT stops
@@ -12,6 +13,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "api/http/http_server.h"
+#include "api/http/web_sessions.h"
+#include "api/http/web_users.h"
 #include "api/notify/log_sender.h"
 #include "api/notify/notifier.h"
 #include "api/notify/webhook_sender.h"
@@ -66,6 +70,9 @@ ABSL_FLAG(std::string, notify, "log",
           "how reminders in the notification outbox are delivered: log, webhook or off");
 ABSL_FLAG(std::string, notify_webhook, "",
           "--notify=webhook: the URL each notification is POSTed to (http://host:port/path)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "host:port of the web console's HTTP API (api/http/); empty: off");
+ABSL_FLAG(int32_t, http_idle_minutes, 30, "a web session unused this long is logged out");
 ABSL_FLAG(uint32_t, notify_max_attempts, 8,
           "attempts per notification before it is recorded failed (backoff 1 s doubling to 60 s)");
 
@@ -97,6 +104,35 @@ absl::StatusOr<std::unique_ptr<notify::Notifier>> StartNotifier(
   return std::make_unique<notify::Notifier>(
       ledger, outbox, std::move(sender),
       notify::NotifierOptions{.max_attempts = absl::GetFlag(FLAGS_notify_max_attempts)});
+}
+
+// The web console's accounts under DATA/web; on the first start, the first
+// admin with a random password, printed once and left in
+// DATA/web/first-admin-password (0600) until they change it.
+absl::StatusOr<std::unique_ptr<http::UserStore>> OpenWebUsers(const std::string& data) {
+  std::error_code error;
+  std::filesystem::create_directories(data + "/web", error);
+  std::filesystem::permissions(data + "/web", std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, error);
+  auto users = http::UserStore::Open(data + "/web/users");
+  if (!users.ok() || !(*users)->empty()) return users;
+  std::string password = http::RandomPassword();
+  http::WebUser admin{
+      .name = "admin", .role = http::WebRole::kAdmin, .display_name = "First admin"};
+  auto key = tools::ReadPublicKey(data + "/keys/admin.pub");
+  if (key.ok()) admin.key_id_hex = ledger::ToHex(absl::MakeConstSpan(ledger::KeyIdOf(*key)));
+  if (absl::Status created = (*users)->Create(admin, password); !created.ok()) return created;
+  std::string path = data + "/web/first-admin-password";
+  if (FILE* file = std::fopen(path.c_str(), "w")) {
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        std::filesystem::perm_options::replace, error);
+    std::fprintf(file, "%s\n", password.c_str());
+    std::fclose(file);
+  }
+  LogEvent("info", "web_first_admin",
+           {{"user", std::string("admin")}, {"password", password}, {"alsoIn", path}});
+  return users;
 }
 
 int Run() {
@@ -193,6 +229,33 @@ int Run() {
               {"client_certificates", !card_center_tls.ca.empty()}});
   }
 
+  // The web console's API, last to start and first to stop.
+  std::unique_ptr<http::UserStore> web_users;
+  http::SessionBook web_sessions(absl::Minutes(absl::GetFlag(FLAGS_http_idle_minutes)),
+                                 [] { return absl::Now(); });
+  http::LoginLimiter web_limiter([] { return absl::Now(); });
+  http::WebApi web_api;
+  std::unique_ptr<http::HttpServer> web;
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    auto users = OpenWebUsers(data);
+    if (!users.ok()) return Fatal("web_users_unavailable", users.status());
+    web_users = std::move(*users);
+    web_api = http::WebApi{.ledger = ledger.get(),
+                           .domain = &domain,
+                           .reports = reports->get(),
+                           .users = web_users.get(),
+                           .sessions = &web_sessions,
+                           .limiter = &web_limiter};
+    auto started = http::HttpServer::Start(
+        web_api, http::HttpServerOptions{
+                     .listen = absl::GetFlag(FLAGS_http_listen),
+                     .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback)});
+    if (!started.ok()) return Fatal("http_start_failed", started.status());
+    web = std::move(*started);
+    LogEvent("info", "http_listening",
+             {{"address", with_port(absl::GetFlag(FLAGS_http_listen), web->port())}});
+  }
+
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -201,6 +264,7 @@ int Run() {
   sigwait(&signals, &received);
   LogEvent("info", "stopping",
            {{"signal", std::string(received == SIGTERM ? "SIGTERM" : "SIGINT")}});
+  if (web) web->Stop();
   (*server)->Stop();
   ingest.reset();
   notifier->reset();

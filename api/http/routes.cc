@@ -1,0 +1,305 @@
+// The web API's routes: who may call each (the table is the one place
+// access is decided; deny by default) and what it does. Reads are the
+// operators' queries (api/query/), so the console shows what wattctl does.
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "api/http/route_call.h"
+#include "api/query/query.h"
+#include "ledger/crypto.h"
+#include "ledger/ledger.h"
+#include "projections/domain.h"
+#include "projections/monitoring/alarm_book.h"
+#include "projections/reports/reports.h"
+
+namespace wattledger::http {
+namespace {
+
+using beast_http::status;
+using beast_http::verb;
+
+std::string Param(const std::map<std::string, std::string>& map, const std::string& name) {
+  auto it = map.find(name);
+  return it == map.end() ? std::string() : it->second;
+}
+
+// A query's lines (JSON objects) as {"items":[...]}, or its refusal.
+Response QueryResponse(const Call& call, query::Query q) {
+  const bool report = q.name.rfind("report.", 0) == 0;
+  if (report && call.api.reports != nullptr) {
+    call.api.reports->WaitFor(call.api.ledger->head().seq, absl::Seconds(5));
+  }
+  query::QuerySource source{.domain = call.api.domain,
+                            .store = &call.api.ledger->store(),
+                            .now_us = absl::ToUnixMicros(absl::Now()),
+                            .scratch_dir = call.api.scratch_dir};
+  auto answer = query::RunQuery(source, q);
+  if (!answer.ok()) return ErrorResponse(answer.status());
+  if (report && Param(q.args, "format") == "csv") {
+    Response response{status::ok, 11};
+    response.set(beast_http::field::content_type, "text/csv; charset=utf-8");
+    response.set(beast_http::field::content_disposition,
+                 absl::StrCat("attachment; filename=\"", q.name.substr(7), ".csv\""));
+    response.body() = absl::StrCat(absl::StrJoin(answer->lines, "\r\n"), "\r\n");
+    return response;
+  }
+  std::string body = absl::StrCat("{\"items\":[", absl::StrJoin(answer->lines, ","), "]");
+  if (!answer->notes.empty()) {
+    absl::StrAppend(&body, ",\"notes\":", nlohmann::json(answer->notes).dump());
+  }
+  absl::StrAppend(&body, "}");
+  return JsonResponse(status::ok, std::move(body));
+}
+
+// A query whose arguments are the request's query parameters named in `args`.
+Handler Query(std::string name, std::vector<std::string> args) {
+  return [name = std::move(name), args = std::move(args)](Call& call) {
+    query::Query q{.name = name};
+    for (const std::string& arg : args) {
+      std::string value = Param(call.query, arg);
+      if (!value.empty()) q.args[arg] = value;
+    }
+    return QueryResponse(call, std::move(q));
+  };
+}
+
+// The room a student may see: the one they live in now.
+std::string OwnRoom(const Call& call) {
+  if (!call.user.has_value()) return "";
+  return call.api.domain->campus().RoomOf(call.user->person_id);
+}
+
+// A query about the room in the path; a student asking about another room
+// is told it does not exist, exactly as for a room that does not.
+Handler RoomQuery(std::string name) {
+  return [name = std::move(name)](Call& call) {
+    std::string room = Param(call.path, "id");
+    if (call.session->role == WebRole::kStudent && room != OwnRoom(call)) {
+      return ErrorResponse(absl::NotFoundError(absl::StrCat("no room ", room)));
+    }
+    return QueryResponse(call, query::Query{.name = name, .args = {{"room", room}}});
+  };
+}
+
+std::string SessionJson(const WebSession& session, const std::optional<WebUser>& user) {
+  nlohmann::json json = {{"user", session.user},
+                         {"role", std::string(WebRoleName(session.role))},
+                         {"csrfToken", session.csrf_token}};
+  if (user.has_value()) {
+    json["displayName"] = user->display_name;
+    json["keyId"] = user->key_id_hex;
+  }
+  return json.dump();
+}
+
+std::string SessionCookie(const Call& call, const std::string& value, bool expire) {
+  return absl::StrCat(kSessionCookie, "=", value, "; Path=/; HttpOnly; SameSite=Strict",
+                      call.api.secure_cookies ? "; Secure" : "", expire ? "; Max-Age=0" : "");
+}
+
+Response Login(Call& call) {
+  if (!absl::StartsWith(std::string(call.request[beast_http::field::content_type]),
+                        "application/json")) {
+    return ErrorResponse(absl::InvalidArgumentError("log in with a JSON body"));
+  }
+  nlohmann::json body =
+      nlohmann::json::parse(call.request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("username") ||
+      !body.contains("password") || !body["username"].is_string() ||
+      !body["password"].is_string()) {
+    return ErrorResponse(absl::InvalidArgumentError("send {\"username\":..., \"password\":...}"));
+  }
+  const std::string name = body["username"];
+  const std::string password = body["password"];
+  absl::Duration wait = call.api.limiter->WaitFor(name, call.peer);
+  if (wait > absl::ZeroDuration()) {
+    Response response =
+        ErrorResponse(absl::ResourceExhaustedError("too many failed logins; try again later"));
+    response.set(beast_http::field::retry_after,
+                 absl::StrCat(absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1)))));
+    return response;
+  }
+  auto user = call.api.users->Check(name, password);
+  if (!user.has_value()) {
+    call.api.limiter->Failed(name, call.peer);
+    return ErrorResponse(absl::UnauthenticatedError("wrong name or password"));
+  }
+  call.api.limiter->Succeeded(name);
+  // A new session every time; whatever id the browser held is ended.
+  if (call.session.has_value()) call.api.sessions->Close(call.session->id);
+  WebSession session = call.api.sessions->Open(*user);
+  Response response = JsonResponse(status::ok, SessionJson(session, user));
+  response.set(beast_http::field::set_cookie, SessionCookie(call, session.id, false));
+  return response;
+}
+
+Response Logout(Call& call) {
+  call.api.sessions->Close(call.session->id);
+  Response response{status::no_content, 11};
+  response.set(beast_http::field::set_cookie, SessionCookie(call, "", true));
+  return response;
+}
+
+Response Session(Call& call) {
+  return JsonResponse(status::ok, SessionJson(*call.session, call.user));
+}
+
+Response Me(Call& call) {
+  std::string room = OwnRoom(call);
+  if (room.empty()) return ErrorResponse(absl::NotFoundError("you have no room on record"));
+  return QueryResponse(call, query::Query{.name = "room-status", .args = {{"room", room}}});
+}
+
+Response Head(Call& call) {
+  ledger::Head head = call.api.ledger->head();
+  nlohmann::json json = {{"seq", head.seq},
+                         {"chainHash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))}};
+  return JsonResponse(status::ok, json.dump());
+}
+
+nlohmann::json UserJson(const WebUser& user) {
+  return {{"name", user.name},
+          {"role", std::string(WebRoleName(user.role))},
+          {"displayName", user.display_name},
+          {"keyId", user.key_id_hex},
+          {"personId", user.person_id},
+          {"disabled", user.disabled}};
+}
+
+Response ListUsers(Call& call) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const WebUser& user : call.api.users->List()) items.push_back(UserJson(user));
+  return JsonResponse(status::ok, nlohmann::json{{"items", items}}.dump());
+}
+
+Response CreateUser(Call& call) {
+  nlohmann::json body =
+      nlohmann::json::parse(call.request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ErrorResponse(absl::InvalidArgumentError("send a JSON object"));
+  }
+  auto text = [&](const char* field) {
+    return body.contains(field) && body[field].is_string() ? body[field].get<std::string>()
+                                                           : std::string();
+  };
+  auto role = ParseWebRole(text("role"));
+  if (!role.ok()) return ErrorResponse(role.status());
+  WebUser user{.name = text("name"),
+               .role = *role,
+               .display_name = text("displayName"),
+               .key_id_hex = text("keyId"),
+               .person_id = text("personId")};
+  absl::Status created = call.api.users->Create(user, text("password"));
+  if (!created.ok()) return ErrorResponse(created);
+  return JsonResponse(status::created, UserJson(*call.api.users->Find(user.name)).dump());
+}
+
+// Prometheus text format; served to callers on this machine only.
+Response Metrics(Call& call) {
+  if (call.peer != "127.0.0.1" && call.peer != "::1") {
+    return ErrorResponse(absl::NotFoundError("not found"));
+  }
+  const projections::Domain& domain = *call.api.domain;
+  std::string out;
+  absl::StrAppend(&out, "# HELP wattledger_head_seq The seq of the last durable event.\n",
+                  "# TYPE wattledger_head_seq gauge\n", "wattledger_head_seq ",
+                  call.api.ledger->head().seq, "\n");
+  std::map<std::string, int> meters, gateways, alarms;
+  for (const auto& link : domain.devices().Meters()) {
+    ++meters[std::string(projections::LinkStateName(link.state))];
+  }
+  for (const auto& link : domain.devices().Gateways()) {
+    ++gateways[std::string(projections::LinkStateName(link.state))];
+  }
+  for (const auto& alarm : domain.alarms().Open()) {
+    ++alarms[std::string(projections::AlarmSeverityName(alarm.severity))];
+  }
+  auto gauge = [&](const char* name, const char* help, const char* label,
+                   const std::map<std::string, int>& counts) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n");
+    for (const auto& [value, count] : counts) {
+      absl::StrAppend(&out, name, "{", label, "=\"", value, "\"} ", count, "\n");
+    }
+  };
+  gauge("wattledger_meters", "Meters by link state.", "state", meters);
+  gauge("wattledger_gateways", "Gateways by link state.", "state", gateways);
+  gauge("wattledger_open_alarms", "Open alarms by severity.", "severity", alarms);
+  absl::StrAppend(&out, "# HELP wattledger_web_sessions Logged-in browser sessions.\n",
+                  "# TYPE wattledger_web_sessions gauge\n", "wattledger_web_sessions ",
+                  call.api.sessions->size(), "\n");
+  Response response{status::ok, 11};
+  response.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.body() = std::move(out);
+  return response;
+}
+
+}  // namespace
+
+const std::vector<Route>& Routes() {
+  static const auto* const routes = new std::vector<Route>{
+      {{verb::post, "/api/login", kAnonymous | kStaff | kStudent,
+        "log in: a session cookie and a CSRF token", false},
+       Login},
+      {{verb::post, "/api/logout", kStaff | kStudent, "end this session"}, Logout},
+      {{verb::get, "/api/session", kStaff | kStudent, "who is logged in, and the CSRF token"},
+       Session},
+      {{verb::get, "/api/me", kStudent, "the student's own room: balance, allowance, power"}, Me},
+      {{verb::get, "/api/head", kStaff | kStudent, "the ledger's head: seq and chain hash"}, Head},
+      {{verb::get, "/api/rooms", kStaff, "every room with balance, allowance and occupants"},
+       Query("rooms", {})},
+      {{verb::get, "/api/rooms/{id}", kStaff | kStudent, "one room"}, RoomQuery("rooms")},
+      {{verb::get, "/api/rooms/{id}/status", kStaff | kStudent,
+        "a room's meters live, power and why"},
+       RoomQuery("room-status")},
+      {{verb::get, "/api/rooms/{id}/why", kSupervisors, "why a room's power is on or off"},
+       RoomQuery("control-why")},
+      {{verb::get, "/api/devices", kSupervisors, "gateways and meters: link state and errors"},
+       Query("devices", {"gateway", "meter"})},
+      {{verb::get, "/api/commands", kSupervisors, "control commands and their delivery"},
+       Query("commands", {"meter"})},
+      {{verb::get, "/api/violations", kSupervisors, "load violations with their evidence"},
+       Query("violations", {"room"})},
+      {{verb::get, "/api/alarms", kSupervisors, "open alarms (all=true: cleared too)"},
+       [](Call& call) {
+         query::Query q{.name = "alarms", .args = {{"format", "json"}}};
+         if (!Param(call.query, "all").empty()) q.args["all"] = Param(call.query, "all");
+         return QueryResponse(call, q);
+       }},
+      {{verb::get, "/api/notifications", kSupervisors, "reminders and their delivery"},
+       Query("notifications", {"person", "pending"})},
+      {{verb::get, "/api/reports/consumption", kSupervisors, "consumption by room or building"},
+       Query("report.consumption", {"since", "until", "by", "period", "format"})},
+      {{verb::get, "/api/reports/violations", kSupervisors, "violation counts per period"},
+       Query("report.violations", {"since", "until", "by", "period", "format"})},
+      {{verb::get, "/api/reports/deposits", kSupervisors | kCashier,
+        "deposits by cashier, channel or total"},
+       Query("report.deposits", {"since", "until", "by", "format"})},
+      {{verb::get, "/api/reports/refunds", kSupervisors, "refunds per day"},
+       Query("report.refunds", {"since", "until", "format"})},
+      {{verb::get, "/api/reports/settlement", kSupervisors | kCashier,
+        "the card center's settlement"},
+       Query("report.settlement", {"since", "until", "format"})},
+      {{verb::get, "/api/reports/balances", kSupervisors, "every room's balance at a seq or day"},
+       Query("report.balances", {"seq", "until", "format"})},
+      {{verb::get, "/api/users", kAdmin, "the web accounts"}, ListUsers},
+      {{verb::post, "/api/users", kAdmin, "create a web account"}, CreateUser},
+      {{verb::get, "/metrics", kAnonymous | kStaff | kStudent,
+        "Prometheus metrics (from this machine only)"},
+       Metrics},
+  };
+  return *routes;
+}
+
+const std::vector<RouteInfo>& RouteTable() {
+  static const auto* const table = [] {
+    auto* out = new std::vector<RouteInfo>();
+    for (const Route& route : Routes()) out->push_back(route.info);
+    return out;
+  }();
+  return *table;
+}
+
+}  // namespace wattledger::http

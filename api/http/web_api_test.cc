@@ -1,0 +1,385 @@
+// The web API over a real loopback socket: login and its cookie, session
+// fixation, the idle timeout, login rate limiting, CSRF, every route for
+// every role (and none) as the route table says, a student who changes the
+// room in the URL, malformed requests, and queries answering as wattctl's.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "api/http/http_server.h"
+#include "api/query/query.h"
+#include "projections/domain.h"
+#include "tests/testing/fuzz_corpus.h"
+#include "tests/testing/ledger_fixture.h"
+
+namespace wattledger::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using beast_http::status;
+using beast_http::verb;
+using tcp = asio::ip::tcp;
+
+constexpr char kPassword[] = "correct horse battery";
+
+ledger::LedgerOptions DomainOptions(projections::Domain* domain) {
+  ledger::LedgerOptions options;
+  options.projections = {domain};
+  return options;
+}
+
+class WebApiTest : public ::testing::Test {
+ protected:
+  WebApiTest() : t_(DomainOptions(&domain_)) {}
+
+  void SetUp() override {
+    auto key = t_.RegisterKey(ledger::Role::OPERATOR);
+    ASSERT_TRUE(key.ok());
+    auto append = [&](const std::string& body) {
+      auto appended = t_.Append(testing::Sign(body, *key));
+      ASSERT_TRUE(appended.ok()) << appended.status();
+    };
+    append(testing::BuildingBody("b", t_.now_us(), "B01"));
+    for (const char* room : {"B01-101", "B01-102"}) {
+      append(testing::RoomBody(absl::StrCat("r", room), t_.now_us(), room, "B01", 4));
+    }
+    append(testing::TariffBody("t", t_.now_us(), "undergraduate", t_.now_us(), {{0, 5000}}, 0));
+    append(testing::OccupantBody("o1", t_.now_us(), "B01-101", "P1", "undergraduate", "C1"));
+    append(testing::OccupantBody("o2", t_.now_us(), "B01-102", "P2", "undergraduate", "C2"));
+
+    auto users = UserStore::Open(dir_.Sub("users"), ScryptCost{.log2_n = 10});
+    ASSERT_TRUE(users.ok()) << users.status();
+    users_ = std::move(*users);
+    for (WebRole role :
+         {WebRole::kAdmin, WebRole::kOperator, WebRole::kCashier, WebRole::kAuditor}) {
+      ASSERT_TRUE(
+          users_->Create(WebUser{.name = std::string(WebRoleName(role)), .role = role}, kPassword)
+              .ok());
+    }
+    ASSERT_TRUE(
+        users_
+            ->Create(WebUser{.name = "C1", .role = WebRole::kStudent, .person_id = "P1"}, kPassword)
+            .ok());
+    api_ = WebApi{.ledger = &t_.ledger(),
+                  .domain = &domain_,
+                  .users = users_.get(),
+                  .sessions = &sessions_,
+                  .limiter = &limiter_};
+    auto server = HttpServer::Start(api_, HttpServerOptions{.listen = "127.0.0.1:0"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  Response Fetch(verb method, const std::string& target, const std::string& cookie = "",
+                 const std::string& csrf = "", const std::string& body = "",
+                 const std::string& content_type = "application/json") {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    Request request{method, target, 11};
+    request.set(beast_http::field::host, "127.0.0.1");
+    if (!cookie.empty())
+      request.set(beast_http::field::cookie, absl::StrCat(kSessionCookie, "=", cookie));
+    if (!csrf.empty()) request.set("X-CSRF-Token", csrf);
+    if (!body.empty()) {
+      request.set(beast_http::field::content_type, content_type);
+      request.body() = body;
+    }
+    request.prepare_payload();
+    beast_http::write(socket, request);
+    beast::flat_buffer buffer;
+    Response response;
+    beast_http::read(socket, buffer, response);
+    return response;
+  }
+
+  struct Login {
+    Response response;
+    std::string cookie;  // the session id
+    std::string csrf;
+  };
+  Login LogIn(const std::string& name, const std::string& password = kPassword,
+              const std::string& old_cookie = "") {
+    Login login;
+    login.response = Fetch(verb::post, "/api/login", old_cookie, "",
+                           nlohmann::json{{"username", name}, {"password", password}}.dump());
+    std::string set_cookie(login.response[beast_http::field::set_cookie]);
+    std::string prefix = absl::StrCat(kSessionCookie, "=");
+    if (absl::StartsWith(set_cookie, prefix)) {
+      login.cookie = set_cookie.substr(prefix.size(), set_cookie.find(';') - prefix.size());
+    }
+    auto json = nlohmann::json::parse(login.response.body(), nullptr, false);
+    if (json.is_object() && json.contains("csrfToken")) login.csrf = json["csrfToken"];
+    return login;
+  }
+
+  void Advance(absl::Duration d) { now_us_ += absl::ToInt64Microseconds(d); }
+
+  testing::TempDir dir_;
+  projections::Domain domain_;
+  testing::TestLedger t_;
+  std::atomic<int64_t> now_us_{absl::ToUnixMicros(absl::Now())};
+  Clock clock_ = [this] { return absl::FromUnixMicros(now_us_.load()); };
+  SessionBook sessions_{absl::Minutes(30), clock_};
+  LoginLimiter limiter_{clock_};
+  std::unique_ptr<UserStore> users_;
+  WebApi api_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(WebApiTest, LoginGivesAFreshHttpOnlySessionAndLogoutEndsIt) {
+  Login login = LogIn("operator");
+  ASSERT_EQ(login.response.result(), status::ok) << login.response.body();
+  std::string set_cookie(login.response[beast_http::field::set_cookie]);
+  EXPECT_TRUE(absl::StrContains(set_cookie, "HttpOnly")) << set_cookie;
+  EXPECT_TRUE(absl::StrContains(set_cookie, "SameSite=Strict")) << set_cookie;
+  EXPECT_GE(login.cookie.size(), 22u) << "at least 128 random bits, base64";
+  EXPECT_GE(login.csrf.size(), 22u);
+  EXPECT_NE(login.cookie, login.csrf);
+  EXPECT_EQ(std::string(login.response[beast_http::field::cache_control]), "no-store");
+
+  Response session = Fetch(verb::get, "/api/session", login.cookie);
+  ASSERT_EQ(session.result(), status::ok);
+  EXPECT_TRUE(absl::StrContains(session.body(), "\"role\":\"operator\"")) << session.body();
+
+  EXPECT_EQ(Fetch(verb::post, "/api/logout", login.cookie, login.csrf).result(),
+            status::no_content);
+  EXPECT_EQ(Fetch(verb::get, "/api/session", login.cookie).result(), status::unauthorized);
+
+  EXPECT_EQ(LogIn("operator", "wrong password").response.result(), status::unauthorized);
+  EXPECT_EQ(LogIn("nobody").response.result(), status::unauthorized);
+  // A cross-site form cannot send JSON; login takes nothing else.
+  Response form = Fetch(verb::post, "/api/login", "", "",
+                        absl::StrCat("username=operator&password=", kPassword),
+                        "application/x-www-form-urlencoded");
+  EXPECT_EQ(form.result(), status::bad_request);
+}
+
+TEST_F(WebApiTest, AnIdPlantedBeforeLoginIsNeverTheSessionAfterIt) {
+  Login attacker = LogIn("auditor");
+  ASSERT_FALSE(attacker.cookie.empty());
+  // The victim's browser holds the attacker's id when the victim logs in.
+  Login victim = LogIn("admin", kPassword, attacker.cookie);
+  ASSERT_EQ(victim.response.result(), status::ok);
+  EXPECT_NE(victim.cookie, attacker.cookie);
+  EXPECT_EQ(Fetch(verb::get, "/api/session", attacker.cookie).result(), status::unauthorized);
+  Response session = Fetch(verb::get, "/api/session", victim.cookie);
+  EXPECT_TRUE(absl::StrContains(session.body(), "\"user\":\"admin\"")) << session.body();
+  // A made-up id is no session.
+  EXPECT_EQ(Fetch(verb::get, "/api/session", "made-up").result(), status::unauthorized);
+}
+
+TEST_F(WebApiTest, ASessionIdleForLongerThanTheTimeoutIsGone) {
+  Login login = LogIn("cashier");
+  Advance(absl::Minutes(29));
+  EXPECT_EQ(Fetch(verb::get, "/api/session", login.cookie).result(), status::ok);
+  Advance(absl::Minutes(29));  // used a moment ago: still fresh
+  EXPECT_EQ(Fetch(verb::get, "/api/session", login.cookie).result(), status::ok);
+  Advance(absl::Minutes(31));
+  EXPECT_EQ(Fetch(verb::get, "/api/session", login.cookie).result(), status::unauthorized);
+}
+
+TEST_F(WebApiTest, RepeatedWrongPasswordsAreRefusedForAWhile) {
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(LogIn("admin", "guess").response.result(), status::unauthorized) << i;
+  }
+  Response limited = LogIn("admin").response;  // the right password, too late
+  EXPECT_EQ(limited.result(), status::too_many_requests);
+  EXPECT_FALSE(std::string(limited[beast_http::field::retry_after]).empty());
+  EXPECT_EQ(LogIn("operator").response.result(), status::ok) << "other names are not locked";
+  Advance(absl::Minutes(16));
+  EXPECT_EQ(LogIn("admin").response.result(), status::ok);
+}
+
+TEST_F(WebApiTest, StateChangesNeedTheSessionsCsrfToken) {
+  Login admin = LogIn("admin");
+  Login other = LogIn("operator");
+  std::string user =
+      nlohmann::json{{"name", "op2"}, {"role", "operator"}, {"password", kPassword}}.dump();
+  EXPECT_EQ(Fetch(verb::post, "/api/users", admin.cookie, "", user).result(), status::forbidden);
+  EXPECT_EQ(Fetch(verb::post, "/api/users", admin.cookie, other.csrf, user).result(),
+            status::forbidden)
+      << "another session's token";
+  EXPECT_EQ(Fetch(verb::post, "/api/logout", admin.cookie, "x").result(), status::forbidden);
+  Response created = Fetch(verb::post, "/api/users", admin.cookie, admin.csrf, user);
+  EXPECT_EQ(created.result(), status::created) << created.body();
+  EXPECT_EQ(LogIn("op2").response.result(), status::ok);
+  EXPECT_EQ(Fetch(verb::post, "/api/users", admin.cookie, admin.csrf, user).result(),
+            status::conflict);
+}
+
+// The value a route's {id} takes for `role`: a student's own room.
+std::string Target(const std::string& pattern) {
+  return absl::StrReplaceAll(pattern, {{"{id}", "B01-101"}});
+}
+
+TEST_F(WebApiTest, EveryRouteForEveryRoleAsTheTableSays) {
+  std::vector<std::pair<std::string, uint32_t>> callers = {{"", kAnonymous}};
+  std::map<std::string, Login> logins;
+  for (const char* name : {"admin", "operator", "cashier", "auditor", "C1"}) {
+    logins[name] = LogIn(name);
+    ASSERT_EQ(logins[name].response.result(), status::ok) << name;
+    callers.push_back({name, AccessOf(users_->Find(name)->role)});
+  }
+  for (const RouteInfo& route : RouteTable()) {
+    if (route.pattern == "/api/logout" || route.pattern == "/api/login") continue;  // below
+    for (const auto& [name, access] : callers) {
+      const Login* login = name.empty() ? nullptr : &logins[name];
+      std::string body =
+          route.verb == verb::post
+              ? nlohmann::json{{"name", "u-" + name}, {"role", "auditor"}, {"password", kPassword}}
+                    .dump()
+              : "";
+      Response response = Fetch(route.verb, Target(route.pattern), login ? login->cookie : "",
+                                login ? login->csrf : "", body);
+      const bool allowed = (route.access & access) != 0;
+      const std::string what =
+          absl::StrCat(route.pattern, " as ", name.empty() ? "anonymous" : name, ": ",
+                       response.result_int(), " ", response.body());
+      if (allowed) {
+        EXPECT_NE(response.result(), status::unauthorized) << what;
+        EXPECT_NE(response.result(), status::forbidden) << what;
+        EXPECT_LT(response.result_int(), 500) << what;
+      } else {
+        EXPECT_EQ(response.result(), name.empty() ? status::unauthorized : status::forbidden)
+            << what;
+      }
+    }
+  }
+  EXPECT_EQ(Fetch(verb::get, "/api/nothing-here", logins["admin"].cookie).result(),
+            status::not_found);
+  EXPECT_EQ(
+      Fetch(verb::delete_, "/api/rooms", logins["admin"].cookie, logins["admin"].csrf).result(),
+      status::method_not_allowed);
+  for (auto& [name, login] : logins) {
+    EXPECT_EQ(Fetch(verb::post, "/api/logout", login.cookie, login.csrf).result(),
+              status::no_content)
+        << name;
+  }
+  EXPECT_EQ(Fetch(verb::post, "/api/logout").result(), status::unauthorized);
+}
+
+TEST_F(WebApiTest, AStudentSeesOnlyTheirOwnRoom) {
+  Login student = LogIn("C1");
+  Response me = Fetch(verb::get, "/api/me", student.cookie);
+  ASSERT_EQ(me.result(), status::ok) << me.body();
+  EXPECT_TRUE(absl::StrContains(me.body(), "\"room\":\"B01-101\"")) << me.body();
+  EXPECT_EQ(Fetch(verb::get, "/api/rooms/B01-101", student.cookie).result(), status::ok);
+  for (const char* target : {"/api/rooms/B01-102", "/api/rooms/B01-102/status",
+                             "/api/rooms/B09-999", "/api/rooms/B01-101%2F..%2FB01-102"}) {
+    Response other = Fetch(verb::get, target, student.cookie);
+    EXPECT_EQ(other.result(), status::not_found) << target;
+    EXPECT_FALSE(absl::StrContains(other.body(), "balance")) << target;
+  }
+  EXPECT_EQ(Fetch(verb::get, "/api/rooms", student.cookie).result(), status::forbidden);
+}
+
+TEST_F(WebApiTest, QueriesAnswerAsWattctlDoes) {
+  Login auditor = LogIn("auditor");
+  Response rooms = Fetch(verb::get, "/api/rooms", auditor.cookie);
+  ASSERT_EQ(rooms.result(), status::ok);
+  auto lines = query::RunQuery(query::QuerySource{.domain = &domain_,
+                                                  .store = &t_.ledger().store(),
+                                                  .now_us = absl::ToUnixMicros(absl::Now())},
+                               query::Query{.name = "rooms"});
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(rooms.body(), absl::StrCat("{\"items\":[", absl::StrJoin(lines->lines, ","), "]}"));
+  auto json = nlohmann::json::parse(rooms.body());
+  EXPECT_EQ(json["items"].size(), 2u);
+  EXPECT_EQ(Fetch(verb::get, "/api/rooms/B09-999/status", auditor.cookie).result(),
+            status::not_found);
+  // This ledger has no report families: the report says so.
+  EXPECT_EQ(Fetch(verb::get, "/api/reports/deposits", auditor.cookie).result(), status::conflict);
+  EXPECT_EQ(Fetch(verb::get, "/api/reports/deposits?since=2026-13-01", auditor.cookie).result(),
+            status::bad_request);
+  Response metrics = Fetch(verb::get, "/metrics");
+  ASSERT_EQ(metrics.result(), status::ok);
+  EXPECT_TRUE(absl::StrContains(metrics.body(), "wattledger_head_seq ")) << metrics.body();
+}
+
+TEST_F(WebApiTest, MalformedAndOversizedRequestsEndThatConnectionOnly) {
+  auto raw = [&](const std::string& bytes) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port()));
+    asio::write(socket, asio::buffer(bytes));
+    beast::flat_buffer buffer;
+    Response response;
+    beast::error_code error;
+    beast_http::read(socket, buffer, response, error);
+    return response;
+  };
+  EXPECT_EQ(raw("GARBAGE \x01\x02 HTTP/9\r\n\r\n").result(), status::bad_request);
+  EXPECT_EQ(raw(absl::StrCat("GET /api/head HTTP/1.1\r\nHost: x\r\nX-Big: ",
+                             std::string(16 * 1024, 'a'), "\r\n\r\n"))
+                .result(),
+            status::payload_too_large);
+  EXPECT_EQ(raw(absl::StrCat("POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: ",
+                             2 * 1024 * 1024, "\r\n\r\n"))
+                .result(),
+            status::payload_too_large);
+  EXPECT_EQ(Fetch(verb::get, "/api/rooms?since=%zz").result(), status::bad_request);
+  EXPECT_EQ(LogIn("admin").response.result(), status::ok) << "the server carries on";
+}
+
+// The roles a route's access bits name, as the OpenAPI file spells them.
+std::set<std::string> RoleNames(uint32_t access) {
+  std::set<std::string> out;
+  for (auto [bit, name] : {std::pair{kAnonymous, "anonymous"}, std::pair{kAdmin, "admin"},
+                           std::pair{kOperator, "operator"}, std::pair{kCashier, "cashier"},
+                           std::pair{kAuditor, "auditor"}, std::pair{kStudent, "student"}}) {
+    if (access & bit) out.insert(name);
+  }
+  return out;
+}
+
+TEST(OpenApi, DescribesEveryRouteWithTheRolesTheTableAllows) {
+  std::ifstream in(WL_OPENAPI_PATH);
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << "api/http/openapi.json is not JSON";
+  size_t operations = 0;
+  for (const auto& [path, methods] : doc["paths"].items()) {
+    for (const auto& [method, operation] : methods.items()) {
+      ++operations;
+      const RouteInfo* route = nullptr;
+      for (const RouteInfo& candidate : RouteTable()) {
+        if (candidate.pattern == path &&
+            absl::AsciiStrToLower(std::string(beast_http::to_string(candidate.verb))) == method) {
+          route = &candidate;
+        }
+      }
+      ASSERT_NE(route, nullptr) << method << " " << path << " is documented but not served";
+      std::set<std::string> documented = operation["x-wattledger-access"];
+      EXPECT_EQ(documented, RoleNames(route->access)) << method << " " << path;
+      EXPECT_EQ(operation.value("x-wattledger-csrf", true), route->csrf_token) << path;
+    }
+  }
+  EXPECT_EQ(operations, RouteTable().size()) << "a route is served but not documented";
+}
+
+}  // namespace
+}  // namespace wattledger::http
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+TEST(HttpFuzzCorpus, EverySeedIsHandledWithoutAServerError) {
+  wattledger::testing::ReplayCorpus(WL_HTTP_CORPUS_DIR, LLVMFuzzerTestOneInput, 7);
+}
