@@ -58,8 +58,8 @@ const std::vector<QueryInfo>& Queries();
 const QueryInfo* FindQuery(absl::string_view name);
 
 // Whether a key of `role` may run `name`: admins, operators and auditors run
-// every query; cashiers the rooms, a room's status and the deposits and
-// settlement reports; other roles none.
+// every query; cashiers the rooms, a room's balance and status and the
+// deposits and settlement reports; other roles none.
 bool RoleMayQuery(ledger::Role role, absl::string_view name);
 
 // Runs `query` against `source`; kInvalidArgument for an unknown query or

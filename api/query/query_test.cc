@@ -64,6 +64,7 @@ TEST_F(QueryTest, TheLiveProjectionsAndOnesLoadedFromTheStoreAnswerAlike) {
   const std::vector<Query> queries = {
       {"rooms", {}},
       {"rooms", {{"room", "B01-101"}}},
+      {"balance", {{"room", "B01-101"}}},
       {"room-status", {{"room", "B01-101"}}},
       {"control-why", {{"room", "B01-101"}}},
       {"commands", {}},
@@ -143,8 +144,9 @@ TEST(QueryRoles, TheTableDeniesByDefault) {
     for (Role role : {Role::CARD_CENTER, Role::INGEST, Role::LEDGER}) {
       EXPECT_FALSE(RoleMayQuery(role, info.name)) << info.name;
     }
-    const bool cashier = info.name == "rooms" || info.name == "room-status" ||
-                         info.name == "report.deposits" || info.name == "report.settlement";
+    const bool cashier = info.name == "rooms" || info.name == "balance" ||
+                         info.name == "room-status" || info.name == "report.deposits" ||
+                         info.name == "report.settlement";
     EXPECT_EQ(RoleMayQuery(Role::CASHIER, info.name), cashier) << info.name;
   }
   EXPECT_FALSE(RoleMayQuery(Role::ADMIN, "everything"));

@@ -120,6 +120,25 @@ absl::StatusOr<Answer> Rooms(const QuerySource& source, const Args& args) {
   return out;
 }
 
+absl::StatusOr<Answer> Balance(const QuerySource& source, const Args& args) {
+  WL_ASSIGN_OR_RETURN(std::string room, RequiredRoom(args, "balance"));
+  const projections::Domain& domain = *source.domain;
+  auto standing = domain.campus().StandingOf(room, source.now_us);
+  if (!standing.has_value()) return absl::NotFoundError(absl::StrCat("no room ", room));
+  projections::RoomControl control =
+      domain.policies().ForRoom(room).value_or(projections::RoomControl{});
+  Answer out;
+  out.lines.push_back(absl::StrCat(
+      "{\"room\":", JsonEscape(room), ",\"balanceFen\":", standing->balance_fen,
+      ",\"balance\":", JsonEscape(projections::FormatCny(standing->balance_fen)),
+      ",\"allowanceLeftWh\":", standing->allowance_left_wh,
+      ",\"pricePerKwh\":", standing->price_per_kwh, ",\"remainingWh\":", standing->remaining_wh,
+      ",\"power\":\"", control.WantsOpen(source.now_us) ? "off" : "on",
+      "\",\"arrearsLevel\":", JsonEscape(projections::ArrearsLevelName(control.level)),
+      ",\"why\":", JsonEscape(control.cause), "}"));
+  return out;
+}
+
 absl::StatusOr<Answer> RoomStatus(const QuerySource& source, const Args& args) {
   WL_ASSIGN_OR_RETURN(std::string room, RequiredRoom(args, "room status"));
   const projections::Domain& domain = *source.domain;

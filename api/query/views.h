@@ -27,6 +27,7 @@ inline bool FlagArg(const Args& args, const std::string& name) {
 
 // room_views.cc
 absl::StatusOr<Answer> Rooms(const QuerySource& source, const Args& args);
+absl::StatusOr<Answer> Balance(const QuerySource& source, const Args& args);
 absl::StatusOr<Answer> RoomStatus(const QuerySource& source, const Args& args);
 absl::StatusOr<Answer> ControlWhy(const QuerySource& source, const Args& args);
 absl::StatusOr<Answer> Violations(const QuerySource& source, const Args& args);

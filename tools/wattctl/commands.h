@@ -53,6 +53,7 @@ int SeedDemo();  // seed_demo.cc
 // by wattd in a session (--key) or from a data directory (--data).
 int RunQuery(const query::Query& query);
 int RoomShow();
+int RoomBalance();
 int RoomStatus();
 int ControlWhy();
 int ControlShow();

@@ -60,6 +60,7 @@ Meters (signed with --key, sent to --server; wattd delivers and records the outc
 Views (queries: asked of wattd in a session with --key [--server ADDR], or read from --data DIR
 (default: data) beside a running wattd; the same lines either way):
   room show [--room R]                         balances, allowance, occupants
+  room balance --room R                        balance, what it still buys, power on or off
   room status --room R                         live V, I, P, PF and relay of each meter, balance, power on/off and why
   control show [--meter ADDR]                  each meter's latest commands: pending, delivered, failed
   device status [--gateway G] [--meter ADDR]   online/offline/fault and error counters
@@ -149,6 +150,7 @@ int main(int argc, char** argv) {
       {"control policy", w::ControlPolicySet},
       {"control why", w::ControlWhy},
       {"room status", w::RoomStatus},
+      {"room balance", w::RoomBalance},
       {"violations", w::ViolationList},
       {"alarms", w::AlarmList},
       {"notifications", w::NotificationList},

@@ -107,6 +107,8 @@ std::string TrueOrEmpty(bool value) { return value ? "true" : ""; }
 
 int RoomShow() { return RunQuery(QueryOf("rooms", {{"room", absl::GetFlag(FLAGS_room)}})); }
 
+int RoomBalance() { return RunQuery(QueryOf("balance", {{"room", absl::GetFlag(FLAGS_room)}})); }
+
 int RoomStatus() { return RunQuery(QueryOf("room-status", {{"room", absl::GetFlag(FLAGS_room)}})); }
 
 int ControlWhy() { return RunQuery(QueryOf("control-why", {{"room", absl::GetFlag(FLAGS_room)}})); }
