@@ -1,15 +1,19 @@
 // The web API's routes: who may call each (the table is the one place
 // access is decided; deny by default) and what it does. Reads are the
 // operators' queries (api/query/), so the console shows what wattctl does.
+#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "api/commands/domain_command.h"
 #include "api/http/route_call.h"
 #include "api/query/query.h"
 #include "ledger/crypto.h"
+#include "ledger/event_format.h"
 #include "ledger/ledger.h"
 #include "projections/domain.h"
 #include "projections/monitoring/alarm_book.h"
@@ -197,6 +201,92 @@ Response CreateUser(Call& call) {
   return JsonResponse(status::created, UserJson(*call.api.users->Find(user.name)).dump());
 }
 
+// The JSON object's members as a command's text arguments (numbers as written).
+absl::StatusOr<std::map<std::string, std::string>> TextArgs(const std::string& text) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return absl::InvalidArgumentError("send the command's arguments as a JSON object");
+  }
+  std::map<std::string, std::string> args;
+  for (const auto& [name, value] : json.items()) {
+    if (value.is_string()) {
+      args[name] = value.get<std::string>();
+    } else if (value.is_number_integer()) {
+      args[name] = value.dump();
+    } else if (!value.is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat(name, " must be text or a whole number"));
+    }
+  }
+  return args;
+}
+
+// The canonical body of a command for the person to sign in their browser
+// (WebCrypto Ed25519 over signingMessage), never signed here: the server
+// holds no one's private key.
+Response Prepare(Call& call) {
+  auto args = TextArgs(call.request.body());
+  if (!args.ok()) return ErrorResponse(args.status());
+  capnp::MallocMessageBuilder message;
+  auto body = message.initRoot<schema::EventBody>();
+  body.setIdempotencyKey(RandomToken());
+  body.setIssuedAtUs(call.api.ledger->clock().NowMicros());  // the ledger's time window
+  absl::Status built = commands::BuildCommand(Param(call.path, "name"), *args, body);
+  if (!built.ok()) return ErrorResponse(built);
+  std::string canonical = ledger::Canonical(body.asReader());
+  nlohmann::json json = {
+      {"command", Param(call.path, "name")},
+      {"arguments", *args},
+      {"stream", std::string(body.getStream().cStr())},
+      {"idempotencyKey", std::string(body.getIdempotencyKey().cStr())},
+      {"body", absl::Base64Escape(canonical)},
+      {"signingMessage", absl::Base64Escape(ledger::EventSigningMessage(canonical))}};
+  return JsonResponse(status::ok, json.dump());
+}
+
+// A body prepared above, signed by the key registered for this account:
+// submitted as any signed request; the ledger checks the signature and that
+// the key's role may issue the event.
+Response Submit(Call& call) {
+  nlohmann::json json =
+      nlohmann::json::parse(call.request.body(), nullptr, /*allow_exceptions=*/false);
+  std::string body;
+  std::string signature;
+  if (json.is_discarded() || !json.is_object() || !json.contains("body") ||
+      !json.contains("signature") || !json["body"].is_string() || !json["signature"].is_string() ||
+      !absl::Base64Unescape(json["body"].get<std::string>(), &body) ||
+      !absl::Base64Unescape(json["signature"].get<std::string>(), &signature) ||
+      signature.size() != 64) {
+    return ErrorResponse(absl::InvalidArgumentError(
+        "send {\"body\": base64 canonical body, \"signature\": base64 64-byte Ed25519 signature}"));
+  }
+  std::string key_id = absl::HexStringToBytes(call.user->key_id_hex);
+  if (call.user->key_id_hex.size() != 64 || key_id.size() != 32) {
+    return ErrorResponse(
+        absl::FailedPreconditionError("this account has no signing key: an admin registers your "
+                                      "key and names it on your account"));
+  }
+  ledger::SignedRequest request;
+  request.body = std::move(body);
+  std::memcpy(request.signer_key_id.data(), key_id.data(), 32);
+  std::memcpy(request.signature.data(), signature.data(), 64);
+  auto result = call.api.ledger->Submit(std::move(request)).get();
+  if (!result.ok()) return ErrorResponse(result.status());
+  nlohmann::json out = {{"seq", result->seq},
+                        {"chainHash", ledger::ToHex(absl::MakeConstSpan(result->chain_hash))},
+                        {"duplicate", result->duplicate},
+                        {"derived", result->derived}};
+  auto receipt = ledger::CanonicalMessage<schema::Receipt>::Parse(result->result, 4096);
+  if (receipt.ok()) {
+    auto r = receipt->get();
+    out["receipt"] = {{"receiptNo", std::string(r.getReceiptNo().cStr())},
+                      {"roomId", std::string(r.getRoomId().cStr())},
+                      {"amountFen", r.getAmountFen()},
+                      {"balanceAfterFen", r.getBalanceAfterFen()},
+                      {"timeUs", r.getTimeUs()}};
+  }
+  return JsonResponse(status::ok, out.dump());
+}
+
 // Prometheus text format; served to callers on this machine only.
 Response Metrics(Call& call) {
   if (call.peer != "127.0.0.1" && call.peer != "::1") {
@@ -287,6 +377,12 @@ const std::vector<Route>& Routes() {
        Query("report.settlement", {"since", "until", "format"})},
       {{verb::get, "/api/reports/balances", kSupervisors, "every room's balance at a seq or day"},
        Query("report.balances", {"seq", "until", "format"})},
+      {{verb::post, "/api/commands/{name}/prepare", kAdmin | kOperator | kCashier,
+        "prepare a command's canonical body for the browser to sign"},
+       Prepare},
+      {{verb::post, "/api/commands/submit", kAdmin | kOperator | kCashier,
+        "submit a body signed by this account's key"},
+       Submit},
       {{verb::get, "/api/users", kAdmin, "the web accounts"}, ListUsers},
       {{verb::post, "/api/users", kAdmin, "create a web account"}, CreateUser},
       {{verb::get, "/metrics", kAnonymous | kStaff | kStudent,

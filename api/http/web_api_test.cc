@@ -16,12 +16,14 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "api/http/http_server.h"
 #include "api/query/query.h"
+#include "ledger/event_format.h"
 #include "projections/domain.h"
 #include "tests/testing/fuzz_corpus.h"
 #include "tests/testing/ledger_fixture.h"
@@ -50,6 +52,7 @@ class WebApiTest : public ::testing::Test {
   void SetUp() override {
     auto key = t_.RegisterKey(ledger::Role::OPERATOR);
     ASSERT_TRUE(key.ok());
+    operator_key_.emplace(*key);
     auto append = [&](const std::string& body) {
       auto appended = t_.Append(testing::Sign(body, *key));
       ASSERT_TRUE(appended.ok()) << appended.status();
@@ -141,6 +144,7 @@ class WebApiTest : public ::testing::Test {
   SessionBook sessions_{absl::Minutes(30), clock_};
   LoginLimiter limiter_{clock_};
   std::unique_ptr<UserStore> users_;
+  std::optional<ledger::SigningKey> operator_key_;
   WebApi api_;
   std::unique_ptr<HttpServer> server_;
 };
@@ -338,6 +342,102 @@ TEST_F(WebApiTest, MalformedAndOversizedRequestsEndThatConnectionOnly) {
             status::payload_too_large);
   EXPECT_EQ(Fetch(verb::get, "/api/rooms?since=%zz").result(), status::bad_request);
   EXPECT_EQ(LogIn("admin").response.result(), status::ok) << "the server carries on";
+}
+
+// What the browser does with WebCrypto: sign the prepared signingMessage with
+// the person's Ed25519 key.
+std::string SignPrepared(const Response& prepared, const ledger::SigningKey& key) {
+  auto json = nlohmann::json::parse(prepared.body());
+  std::string message;
+  EXPECT_TRUE(absl::Base64Unescape(json["signingMessage"].get<std::string>(), &message));
+  ledger::Signature signature = key.Sign(ledger::AsBytes(message));
+  return nlohmann::json{{"body", json["body"]},
+                        {"signature", absl::Base64Escape(absl::string_view(
+                                          reinterpret_cast<const char*>(signature.data()), 64))}}
+      .dump();
+}
+
+TEST_F(WebApiTest, ACommandIsSignedInTheBrowserWithThePersonsOwnKey) {
+  const ledger::SigningKey& cashier_key = t_.cashier();
+  ASSERT_TRUE(
+      users_
+          ->Create(WebUser{.name = "till-1",
+                           .role = WebRole::kCashier,
+                           .key_id_hex = ledger::ToHex(absl::MakeConstSpan(cashier_key.key_id()))},
+                   kPassword)
+          .ok());
+  Login till = LogIn("till-1");
+  std::string deposit = nlohmann::json{
+      {"room", "B01-101"},
+      {"amountFen", 2000},
+      {"cardNo", "C1"},
+      {"cashier", "till-1"}}.dump();
+  Response prepared =
+      Fetch(verb::post, "/api/commands/deposit/prepare", till.cookie, till.csrf, deposit);
+  ASSERT_EQ(prepared.result(), status::ok) << prepared.body();
+  uint64_t head = t_.ledger().head().seq;
+  EXPECT_EQ(t_.ledger().head().seq, head) << "preparing appends nothing";
+
+  std::string signed_body = SignPrepared(prepared, cashier_key);
+  EXPECT_EQ(Fetch(verb::post, "/api/commands/submit", till.cookie, "", signed_body).result(),
+            status::forbidden)
+      << "no CSRF token";
+  Response submitted =
+      Fetch(verb::post, "/api/commands/submit", till.cookie, till.csrf, signed_body);
+  ASSERT_EQ(submitted.result(), status::ok) << submitted.body() << " for " << signed_body;
+  auto receipt = nlohmann::json::parse(submitted.body());
+  EXPECT_EQ(receipt["seq"].get<uint64_t>(), head + 1);
+  EXPECT_EQ(receipt["receipt"]["amountFen"].get<int64_t>(), 2000);
+  auto stored = testing::ReadStoredEvent(t_.ledger().store(), head + 1);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->signer, cashier_key.key_id()) << "signed by the cashier, not the server";
+
+  // The same signed body again is the same deposit.
+  Response again = Fetch(verb::post, "/api/commands/submit", till.cookie, till.csrf, signed_body);
+  EXPECT_EQ(nlohmann::json::parse(again.body())["duplicate"], true) << again.body();
+  EXPECT_EQ(t_.ledger().head().seq, head + 1);
+
+  // Signed by another key than the account's, or changed after signing.
+  Response other =
+      Fetch(verb::post, "/api/commands/deposit/prepare", till.cookie, till.csrf, deposit);
+  EXPECT_EQ(Fetch(verb::post, "/api/commands/submit", till.cookie, till.csrf,
+                  SignPrepared(other, *operator_key_))
+                .result(),
+            status::unauthorized);
+  auto tampered = nlohmann::json::parse(SignPrepared(other, cashier_key));
+  std::string bytes;
+  ASSERT_TRUE(absl::Base64Unescape(tampered["body"].get<std::string>(), &bytes));
+  bytes[bytes.size() / 2] ^= 1;
+  tampered["body"] = absl::Base64Escape(bytes);
+  Response changed =
+      Fetch(verb::post, "/api/commands/submit", till.cookie, till.csrf, tampered.dump());
+  EXPECT_TRUE(changed.result() == status::unauthorized || changed.result() == status::bad_request)
+      << changed.result_int() << changed.body();
+
+  // A cashier's key may not cut power: the ledger's role table says so.
+  Response cut = Fetch(
+      verb::post, "/api/commands/control/prepare", till.cookie, till.csrf,
+      nlohmann::json{{"meter", "000000010001"}, {"action", "trip"}, {"reason", "test"}}.dump());
+  ASSERT_EQ(cut.result(), status::ok) << cut.body();
+  EXPECT_EQ(Fetch(verb::post, "/api/commands/submit", till.cookie, till.csrf,
+                  SignPrepared(cut, cashier_key))
+                .result(),
+            status::forbidden);
+  EXPECT_EQ(t_.ledger().head().seq, head + 1);
+
+  // Bad arguments, and an account with no key.
+  EXPECT_EQ(Fetch(verb::post, "/api/commands/deposit/prepare", till.cookie, till.csrf,
+                  nlohmann::json{{"room", "B01-101"}, {"amountFen", -5}}.dump())
+                .result(),
+            status::bad_request);
+  EXPECT_EQ(
+      Fetch(verb::post, "/api/commands/nothing/prepare", till.cookie, till.csrf, "{}").result(),
+      status::bad_request);
+  Login keyless = LogIn("cashier");
+  EXPECT_EQ(Fetch(verb::post, "/api/commands/submit", keyless.cookie, keyless.csrf,
+                  SignPrepared(other, cashier_key))
+                .result(),
+            status::conflict);
 }
 
 // The roles a route's access bits name, as the OpenAPI file spells them.

@@ -87,20 +87,24 @@ int SubmitCommand(const std::function<absl::Status(schema::ControlCommanded::Bui
   });
 }
 
-int Relay(schema::RelayAction action) {
-  return SubmitCommand([action](schema::ControlCommanded::Builder command) {
-    command.setRelay(action);
-    return absl::OkStatus();
-  });
+// An operator's relay command, built as the web console builds it.
+int Relay(const std::string& action) {
+  if (absl::GetFlag(FLAGS_meter).empty()) return Usage("control needs --meter ADDRESS");
+  if (absl::GetFlag(FLAGS_reason).empty()) return Usage("control needs --reason TEXT");
+  return SignAndSubmitCommand("control", {{"meter", absl::GetFlag(FLAGS_meter)},
+                                          {"circuit", absl::StrCat(absl::GetFlag(FLAGS_circuit))},
+                                          {"room", absl::GetFlag(FLAGS_room)},
+                                          {"action", action},
+                                          {"reason", absl::GetFlag(FLAGS_reason)}});
 }
 
 }  // namespace
 
-int ControlCut() { return Relay(schema::RelayAction::TRIP); }
-int ControlRestore() { return Relay(schema::RelayAction::CLOSE_DIRECT); }
-int ControlClosePermit() { return Relay(schema::RelayAction::CLOSE_PERMIT); }
-int ControlKeepPower() { return Relay(schema::RelayAction::KEEP_POWER); }
-int ControlKeepPowerClear() { return Relay(schema::RelayAction::KEEP_POWER_CLEAR); }
+int ControlCut() { return Relay("trip"); }
+int ControlRestore() { return Relay("close-direct"); }
+int ControlClosePermit() { return Relay("close-permit"); }
+int ControlKeepPower() { return Relay("keep-power"); }
+int ControlKeepPowerClear() { return Relay("keep-power-clear"); }
 
 namespace {
 

@@ -199,28 +199,14 @@ int OverdraftSet() {
 }
 
 int Deposit() {
-  std::string room_id = absl::GetFlag(FLAGS_room);
-  return SignAndSubmit(
-      RoomStream(room_id),
-      [&](schema::EventBody::Builder body) {
-        auto deposit = body.initDepositMade();
-        deposit.setRoomId(room_id);
-        deposit.setAmountFen(absl::GetFlag(FLAGS_amount_fen));
-        std::string channel = absl::GetFlag(FLAGS_channel);
-        if (channel == "counter") {
-          deposit.setChannel(schema::DepositChannel::COUNTER);
-        } else if (channel == "web") {
-          deposit.setChannel(schema::DepositChannel::WEB);
-        } else if (channel == "card-center") {
-          deposit.setChannel(schema::DepositChannel::CARD_CENTER);
-        } else {
-          return absl::InvalidArgumentError("--channel is counter, web or card-center");
-        }
-        deposit.setPayerCardNo(absl::GetFlag(FLAGS_card));
-        deposit.setCashierId(absl::GetFlag(FLAGS_cashier));
-        deposit.setTradeNo(absl::GetFlag(FLAGS_trade_no));
-        return absl::OkStatus();
-      },
+  return SignAndSubmitCommand(
+      "deposit",
+      {{"room", absl::GetFlag(FLAGS_room)},
+       {"amountFen", absl::StrCat(absl::GetFlag(FLAGS_amount_fen))},
+       {"channel", absl::GetFlag(FLAGS_channel)},
+       {"cardNo", absl::GetFlag(FLAGS_card)},
+       {"cashier", absl::GetFlag(FLAGS_cashier)},
+       {"tradeNo", absl::GetFlag(FLAGS_trade_no)}},
       [](const ledger::AppendResult& result, rpc::LedgerClient&) {
         auto receipt = ledger::CanonicalMessage<schema::Receipt>::Parse(result.result, 4096);
         if (!receipt.ok()) return;
@@ -240,36 +226,16 @@ int Deposit() {
 }
 
 int Reverse() {
-  uint64_t seq = absl::GetFlag(FLAGS_seq);
-  return SignAndSubmit(absl::StrCat("reversal:", seq), [&](schema::EventBody::Builder body) {
-    auto reversal = body.initDepositReversed();
-    reversal.setDepositSeq(seq);
-    reversal.setReason(absl::GetFlag(FLAGS_reason));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("reverse", {{"seq", absl::StrCat(absl::GetFlag(FLAGS_seq))},
+                                          {"reason", absl::GetFlag(FLAGS_reason)}});
 }
 
 int Refund() {
-  std::string room_id = absl::GetFlag(FLAGS_room);
-  return SignAndSubmit(
-      RoomStream(room_id),
-      [&](schema::EventBody::Builder body) {
-        auto refund = body.initRefundIssued();
-        refund.setRoomId(room_id);
-        refund.setPersonId(absl::GetFlag(FLAGS_person));
-        std::string reason = absl::GetFlag(FLAGS_reason);
-        if (reason == "graduation") {
-          refund.setReason(schema::RefundReason::GRADUATION);
-        } else if (reason == "transfer") {
-          refund.setReason(schema::RefundReason::TRANSFER);
-        } else if (reason == "other" || reason.empty()) {
-          refund.setReason(schema::RefundReason::OTHER);
-        } else {
-          return absl::InvalidArgumentError("--reason is graduation, transfer or other");
-        }
-        return absl::OkStatus();
-      },
-      PrintDerived());
+  return SignAndSubmitCommand("refund",
+                              {{"room", absl::GetFlag(FLAGS_room)},
+                               {"person", absl::GetFlag(FLAGS_person)},
+                               {"reason", absl::GetFlag(FLAGS_reason)}},
+                              PrintDerived());
 }
 
 int Exchange() {

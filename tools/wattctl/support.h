@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/commands/domain_command.h"
 #include "api/rpc/ledger_client.h"
 #include "ledger/event_format.h"
 #include "ledger/event_store.h"
@@ -196,6 +198,21 @@ int SignAndSubmit(const std::string& stream, Fill fill, AfterSubmit after = null
       static_cast<unsigned long long>(result->derived), body.getIdempotencyKey().cStr());
   if (after) after(*result, **client);
   return 0;
+}
+
+// Builds domain command `name` from `args` (api/commands/, as the web
+// console does), signs it with --key and submits it.
+inline int SignAndSubmitCommand(const std::string& name,
+                                const std::map<std::string, std::string>& args,
+                                AfterSubmit after = nullptr) {
+  std::map<std::string, std::string> given;
+  for (const auto& [arg, value] : args) {
+    if (!value.empty()) given[arg] = value;
+  }
+  return SignAndSubmit(
+      "",
+      [&](schema::EventBody::Builder body) { return commands::BuildCommand(name, given, body); },
+      std::move(after));
 }
 
 }  // namespace wattledger::wattctl
