@@ -87,7 +87,7 @@ struct QueryArg {
 # allowed by the key's role. Each call checks the key is still registered and
 # not revoked.
 interface Session extends(Ledger) {
-  # `name` and `args` as in api/query/query.h: rooms, room-status,
+  # `name` and `args` as in api/query/query.h: rooms, balance, room-status,
   # control-why, commands, devices, violations, alarms, notifications,
   # report.<consumption|violations|deposits|refunds|settlement|balances>.
   query @0 (name :Text, args :List(QueryArg))
