@@ -1,7 +1,8 @@
 // wattd's HTTP endpoint (Boost.Beast on Asio): HTTP/1.1 with keep-alive,
-// each request handled by web_api.h's HandleRequest on a small pool of its
-// own so a slow report never stalls the sockets. Plain HTTP only on
-// loopback unless opted into. Requests are bounded (8 KiB of headers, 1 MiB
+// over TLS 1.2+ (OpenSSL) when given a certificate, each request handled by
+// web_api.h's HandleRequest on a small pool of its own so a slow report
+// never stalls the sockets. Plain HTTP only on loopback unless opted into; a
+// failed TLS handshake ends that connection only. Requests are bounded (8 KiB of headers, 1 MiB
 // of body, 30 s to arrive); a malformed one gets 400 and its connection is
 // closed, other connections carry on.
 #pragma once
@@ -18,6 +19,8 @@ struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";  // port 0 picks a free one
   bool allow_plaintext_off_loopback = false;
   int handler_threads = 2;
+  std::string tls_cert{};  // PEM chain; with tls_key: HTTPS (WebApi.over_tls must say so)
+  std::string tls_key{};
 };
 
 class HttpServer {

@@ -101,7 +101,7 @@ std::string SessionJson(const WebSession& session, const std::optional<WebUser>&
 
 std::string SessionCookie(const Call& call, const std::string& value, bool expire) {
   return absl::StrCat(kSessionCookie, "=", value, "; Path=/; HttpOnly; SameSite=Strict",
-                      call.api.secure_cookies ? "; Secure" : "", expire ? "; Max-Age=0" : "");
+                      call.api.over_tls ? "; Secure" : "", expire ? "; Max-Age=0" : "");
 }
 
 Response Login(Call& call) {

@@ -220,6 +220,9 @@ Response HandleRequest(const WebApi& api, const Request& request, const std::str
     }
   }
   SecurityHeaders(response);
+  if (api.over_tls) {
+    response.set(beast_http::field::strict_transport_security, "max-age=31536000");
+  }
   response.keep_alive(request.keep_alive());
   response.prepare_payload();
   return response;

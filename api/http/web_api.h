@@ -6,7 +6,8 @@
 //  4. a state-changing method (anything but GET/HEAD) carries the session's
 //     CSRF token in X-CSRF-Token (403 without it; login excepted);
 //  5. the handler, whose refusals map absl codes to HTTP statuses.
-// Every response carries no-store, nosniff, frame and referrer headers.
+// Every response carries no-store, nosniff, frame and referrer headers, and
+// over TLS Strict-Transport-Security.
 // HandleRequest is thread-safe; it may block (a report), so the server runs
 // it off its I/O threads.
 #pragma once
@@ -68,8 +69,8 @@ struct WebApi {
   UserStore* users = nullptr;
   SessionBook* sessions = nullptr;
   LoginLimiter* limiter = nullptr;
-  bool secure_cookies = false;  // TLS: cookies get Secure
-  std::string scratch_dir{};    // where a balances report replays; "": the temp dir
+  bool over_tls = false;      // served over TLS: cookies get Secure, responses HSTS
+  std::string scratch_dir{};  // where a balances report replays; "": the temp dir
 };
 
 // `peer` is the caller's address ("127.0.0.1"), for rate limits and /metrics.

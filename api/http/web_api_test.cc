@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -23,6 +24,7 @@
 #include "absl/strings/str_replace.h"
 #include "api/http/http_server.h"
 #include "api/query/query.h"
+#include "api/rpc/tls_config.h"
 #include "ledger/event_format.h"
 #include "projections/domain.h"
 #include "tests/testing/fuzz_corpus.h"
@@ -438,6 +440,75 @@ TEST_F(WebApiTest, ACommandIsSignedInTheBrowserWithThePersonsOwnKey) {
                   SignPrepared(other, cashier_key))
                 .result(),
             status::conflict);
+}
+
+TEST(WebApiTls, OverHttpsCookiesAreSecureAndResponsesCarryHsts) {
+  testing::TempDir dir;
+  ASSERT_TRUE(rpc::IssueDevCertificates(dir.path(), "browser").ok());
+  projections::Domain domain;
+  ledger::LedgerOptions options;
+  options.projections = {&domain};
+  testing::TestLedger t(options);
+  auto users = UserStore::Open(dir.Sub("users"), ScryptCost{.log2_n = 10});
+  ASSERT_TRUE(users.ok());
+  ASSERT_TRUE((*users)->Create(WebUser{.name = "admin", .role = WebRole::kAdmin}, kPassword).ok());
+  SessionBook sessions(absl::Minutes(30), [] { return absl::Now(); });
+  LoginLimiter limiter([] { return absl::Now(); });
+  WebApi api{.ledger = &t.ledger(),
+             .domain = &domain,
+             .users = users->get(),
+             .sessions = &sessions,
+             .limiter = &limiter,
+             .over_tls = true};
+  EXPECT_EQ(HttpServer::Start(
+                api, HttpServerOptions{.listen = "127.0.0.1:0", .tls_cert = dir.Sub("server.pem")})
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a certificate without its key";
+  auto server = HttpServer::Start(api, HttpServerOptions{.listen = "127.0.0.1:0",
+                                                         .tls_cert = dir.Sub("server.pem"),
+                                                         .tls_key = dir.Sub("server.key")});
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  auto https = [&](const std::string& body) {
+    asio::io_context io;
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    context.load_verify_file(dir.Sub("ca.pem"));
+    context.set_verify_mode(asio::ssl::verify_peer);
+    beast::ssl_stream<beast::tcp_stream> stream(io, context);
+    beast::get_lowest_layer(stream).connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), (*server)->port()));
+    stream.handshake(asio::ssl::stream_base::client);
+    Request request{verb::post, "/api/login", 11};
+    request.set(beast_http::field::host, "localhost");
+    request.set(beast_http::field::content_type, "application/json");
+    request.body() = body;
+    request.prepare_payload();
+    beast_http::write(stream, request);
+    beast::flat_buffer buffer;
+    Response response;
+    beast_http::read(stream, buffer, response);
+    return response;
+  };
+  std::string login = nlohmann::json{{"username", "admin"}, {"password", kPassword}}.dump();
+  Response response = https(login);
+  ASSERT_EQ(response.result(), status::ok) << response.body();
+  EXPECT_TRUE(absl::StrContains(std::string(response[beast_http::field::set_cookie]), "; Secure"));
+  EXPECT_EQ(std::string(response[beast_http::field::strict_transport_security]),
+            "max-age=31536000");
+
+  {  // Plain HTTP to the TLS port: that connection fails, the server carries on.
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), (*server)->port()));
+    asio::write(socket, asio::buffer(std::string("GET /api/head HTTP/1.1\r\nHost: x\r\n\r\n")));
+    beast::error_code error;
+    char byte = 0;
+    socket.read_some(asio::buffer(&byte, 1), error);
+  }
+  EXPECT_EQ(https(login).result(), status::ok);
+  (*server)->Stop();
 }
 
 // The roles a route's access bits name, as the OpenAPI file spells them.

@@ -73,6 +73,9 @@ ABSL_FLAG(std::string, notify_webhook, "",
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "host:port of the web console's HTTP API (api/http/); empty: off");
 ABSL_FLAG(int32_t, http_idle_minutes, 30, "a web session unused this long is logged out");
+ABSL_FLAG(std::string, http_tls_cert, "",
+          "PEM certificate of the --http_listen endpoint (HTTPS with HSTS); empty: plain HTTP");
+ABSL_FLAG(std::string, http_tls_key, "", "PEM private key of --http_tls_cert");
 ABSL_FLAG(uint32_t, notify_max_attempts, 8,
           "attempts per notification before it is recorded failed (backoff 1 s doubling to 60 s)");
 
@@ -245,15 +248,19 @@ int Run() {
                            .reports = reports->get(),
                            .users = web_users.get(),
                            .sessions = &web_sessions,
-                           .limiter = &web_limiter};
+                           .limiter = &web_limiter,
+                           .over_tls = !absl::GetFlag(FLAGS_http_tls_cert).empty()};
     auto started = http::HttpServer::Start(
         web_api, http::HttpServerOptions{
                      .listen = absl::GetFlag(FLAGS_http_listen),
-                     .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback)});
+                     .allow_plaintext_off_loopback = absl::GetFlag(FLAGS_plaintext_off_loopback),
+                     .tls_cert = absl::GetFlag(FLAGS_http_tls_cert),
+                     .tls_key = absl::GetFlag(FLAGS_http_tls_key)});
     if (!started.ok()) return Fatal("http_start_failed", started.status());
     web = std::move(*started);
     LogEvent("info", "http_listening",
-             {{"address", with_port(absl::GetFlag(FLAGS_http_listen), web->port())}});
+             {{"address", with_port(absl::GetFlag(FLAGS_http_listen), web->port())},
+              {"tls", web_api.over_tls}});
   }
 
   sigset_t signals;
