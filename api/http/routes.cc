@@ -52,7 +52,9 @@ Response QueryResponse(const Call& call, query::Query q) {
   }
   std::string body = absl::StrCat("{\"items\":[", absl::StrJoin(answer->lines, ","), "]");
   if (!answer->notes.empty()) {
-    absl::StrAppend(&body, ",\"notes\":", nlohmann::json(answer->notes).dump());
+    absl::StrAppend(&body, ",\"notes\":",
+                    nlohmann::json(answer->notes)
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   absl::StrAppend(&body, "}");
   return JsonResponse(status::ok, std::move(body));
@@ -96,7 +98,7 @@ std::string SessionJson(const WebSession& session, const std::optional<WebUser>&
     json["displayName"] = user->display_name;
     json["keyId"] = user->key_id_hex;
   }
-  return json.dump();
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string SessionCookie(const Call& call, const std::string& value, bool expire) {
@@ -161,7 +163,8 @@ Response Head(Call& call) {
   ledger::Head head = call.api.ledger->head();
   nlohmann::json json = {{"seq", head.seq},
                          {"chainHash", ledger::ToHex(absl::MakeConstSpan(head.chain_hash))}};
-  return JsonResponse(status::ok, json.dump());
+  return JsonResponse(status::ok,
+                      json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 nlohmann::json UserJson(const WebUser& user) {
@@ -176,7 +179,8 @@ nlohmann::json UserJson(const WebUser& user) {
 Response ListUsers(Call& call) {
   nlohmann::json items = nlohmann::json::array();
   for (const WebUser& user : call.api.users->List()) items.push_back(UserJson(user));
-  return JsonResponse(status::ok, nlohmann::json{{"items", items}}.dump());
+  return JsonResponse(status::ok, nlohmann::json{{"items", items}}.dump(
+                                      -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Response CreateUser(Call& call) {
@@ -198,7 +202,9 @@ Response CreateUser(Call& call) {
                .person_id = text("personId")};
   absl::Status created = call.api.users->Create(user, text("password"));
   if (!created.ok()) return ErrorResponse(created);
-  return JsonResponse(status::created, UserJson(*call.api.users->Find(user.name)).dump());
+  return JsonResponse(status::created,
+                      UserJson(*call.api.users->Find(user.name))
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 // The JSON object's members as a command's text arguments (numbers as written).
@@ -212,7 +218,7 @@ absl::StatusOr<std::map<std::string, std::string>> TextArgs(const std::string& t
     if (value.is_string()) {
       args[name] = value.get<std::string>();
     } else if (value.is_number_integer()) {
-      args[name] = value.dump();
+      args[name] = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else if (!value.is_null()) {
       return absl::InvalidArgumentError(absl::StrCat(name, " must be text or a whole number"));
     }
@@ -240,7 +246,8 @@ Response Prepare(Call& call) {
       {"idempotencyKey", std::string(body.getIdempotencyKey().cStr())},
       {"body", absl::Base64Escape(canonical)},
       {"signingMessage", absl::Base64Escape(ledger::EventSigningMessage(canonical))}};
-  return JsonResponse(status::ok, json.dump());
+  return JsonResponse(status::ok,
+                      json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 // A body prepared above, signed by the key registered for this account:
@@ -284,7 +291,8 @@ Response Submit(Call& call) {
                       {"balanceAfterFen", r.getBalanceAfterFen()},
                       {"timeUs", r.getTimeUs()}};
   }
-  return JsonResponse(status::ok, out.dump());
+  return JsonResponse(status::ok,
+                      out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 // Prometheus text format; served to callers on this machine only.

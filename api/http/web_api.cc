@@ -155,7 +155,8 @@ Response JsonResponse(beast_http::status code, std::string body) {
 Response ErrorResponse(const absl::Status& status) {
   nlohmann::json body = {{"error", std::string(status.message())},
                          {"code", absl::StatusCodeToString(status.code())}};
-  return JsonResponse(HttpStatusOf(status.code()), body.dump());
+  return JsonResponse(HttpStatusOf(status.code()),
+                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Response HandleRequest(const WebApi& api, const Request& request, const std::string& peer) {

@@ -7,7 +7,8 @@
 //     CSRF token in X-CSRF-Token (403 without it; login excepted);
 //  5. the handler, whose refusals map absl codes to HTTP statuses.
 // Every response carries no-store, nosniff, frame and referrer headers, and
-// over TLS Strict-Transport-Security.
+// over TLS Strict-Transport-Security. Text that is not UTF-8 (a path, an
+// argument) is echoed with U+FFFD in its place, never refused by a throw.
 // HandleRequest is thread-safe; it may block (a report), so the server runs
 // it off its I/O threads.
 #pragma once

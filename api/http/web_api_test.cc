@@ -552,5 +552,5 @@ TEST(OpenApi, DescribesEveryRouteWithTheRolesTheTableAllows) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 TEST(HttpFuzzCorpus, EverySeedIsHandledWithoutAServerError) {
-  wattledger::testing::ReplayCorpus(WL_HTTP_CORPUS_DIR, LLVMFuzzerTestOneInput, 7);
+  wattledger::testing::ReplayCorpus(WL_HTTP_CORPUS_DIR, LLVMFuzzerTestOneInput, 11);
 }

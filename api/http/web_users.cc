@@ -28,7 +28,7 @@ std::string Encode(const WebUser& user) {
                          {"keyId", user.key_id_hex},
                          {"personId", user.person_id},
                          {"disabled", user.disabled}};
-  return json.dump();
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::optional<WebUser> Decode(const std::string& bytes) {
@@ -45,6 +45,15 @@ std::optional<WebUser> Decode(const std::string& bytes) {
   user.person_id = json.value("personId", "");
   user.disabled = json.value("disabled", false);
   return user;
+}
+
+bool IsUtf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();  // the strict handler throws on invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
 }
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
@@ -92,6 +101,10 @@ absl::Status UserStore::Put(const WebUser& user) {
 
 absl::Status UserStore::Create(WebUser user, absl::string_view password) {
   if (user.name.empty()) return absl::InvalidArgumentError("a user needs a name");
+  for (const std::string* text :
+       {&user.name, &user.display_name, &user.key_id_hex, &user.person_id}) {
+    if (!IsUtf8(*text)) return absl::InvalidArgumentError("names must be UTF-8 text");
+  }
   if (password.size() < kPasswordMin) {
     return absl::InvalidArgumentError("a password needs at least 8 characters");
   }
