@@ -234,8 +234,8 @@ class SessionImpl final : public Session::Server, public LedgerCalls {
     if (allowed.ok() && !query::RoleMayQuery(*role, q.name)) {
       allowed = query::FindQuery(q.name) == nullptr
                     ? absl::InvalidArgumentError(absl::StrCat("no query '", q.name, "'"))
-                    : absl::PermissionDeniedError(
-                          absl::StrCat("a key of role ", ledger::RoleName(*role), " may not run ", q.name));
+                    : absl::PermissionDeniedError(absl::StrCat(
+                          "a key of role ", ledger::RoleName(*role), " may not run ", q.name));
     }
     if (!allowed.ok()) {
       FillStatus(context.getResults().initStatus(), allowed);
