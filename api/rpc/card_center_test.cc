@@ -17,6 +17,7 @@
 #include "projections/reports/periods.h"
 #include "projections/reports/reports.h"
 #include "tests/testing/ledger_fixture.h"
+#include "tests/testing/own_thread.h"
 
 namespace wattledger::rpc {
 namespace {
@@ -25,12 +26,7 @@ using absl::StatusCode;
 using testing::TempDir;
 using testing::TestLedger;
 
-// Runs `fn` on a thread of its own: an RPC client owns its thread's event loop.
-template <typename Fn>
-void OnOwnThread(Fn fn) {
-  std::thread thread(fn);
-  thread.join();
-}
+using testing::OnOwnThread;
 
 ledger::LedgerOptions DomainOptions(projections::Domain* domain) {
   ledger::LedgerOptions options;

@@ -16,6 +16,7 @@
 #include "api/rpc/tls_config.h"
 #include "projections/domain.h"
 #include "tests/testing/ledger_fixture.h"
+#include "tests/testing/own_thread.h"
 
 namespace wattledger::rpc {
 namespace {
@@ -25,12 +26,7 @@ using ledger::AsData;
 using testing::TempDir;
 using testing::TestLedger;
 
-// An RPC client owns its thread's event loop.
-template <typename Fn>
-void OnOwnThread(Fn fn) {
-  std::thread thread(fn);
-  thread.join();
-}
+using testing::OnOwnThread;
 
 ledger::LedgerOptions DomainOptions(projections::Domain* domain) {
   ledger::LedgerOptions options;
