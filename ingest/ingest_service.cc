@@ -9,6 +9,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -284,6 +285,33 @@ std::string IngestService::StatsJson() const {
       stats_.checksum_errors.load(), stats_.garbled_replies.load(), stats_.abnormal_replies.load(),
       stats_.commands_delivered.load(), stats_.commands_failed.load(), stats_.append_errors.load(),
       stats_.gateways_online.load(), stats_.gateways.load(), stats_.meter_circuits.load());
+}
+
+void AppendPrometheus(const IngestStats& stats, std::string& out) {
+  auto counter = [&](const char* name, const char* help, uint64_t value) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ",
+                    value, "\n");
+  };
+  counter("wattledger_ingest_sweeps_total", "Gateway sweeps completed.", stats.sweeps.load());
+  counter("wattledger_ingest_readings_total", "Meter readings taken.", stats.readings.load());
+  counter("wattledger_ingest_requests_total", "DL/T 645 requests sent to meters.",
+          stats.requests.load());
+  absl::StrAppend(&out,
+                  "# HELP wattledger_ingest_comm_errors_total Meter requests that failed, by "
+                  "kind.\n# TYPE wattledger_ingest_comm_errors_total counter\n");
+  for (const auto& [kind, value] :
+       std::vector<std::pair<const char*, uint64_t>>{{"timeout", stats.timeouts.load()},
+                                                     {"checksum", stats.checksum_errors.load()},
+                                                     {"garbled", stats.garbled_replies.load()},
+                                                     {"abnormal", stats.abnormal_replies.load()}}) {
+    absl::StrAppend(&out, "wattledger_ingest_comm_errors_total{kind=\"", kind, "\"} ", value, "\n");
+  }
+  counter("wattledger_ingest_commands_delivered_total", "Control commands delivered to meters.",
+          stats.commands_delivered.load());
+  counter("wattledger_ingest_commands_failed_total", "Control commands given up on.",
+          stats.commands_failed.load());
+  counter("wattledger_ingest_append_errors_total", "Readings batches the ledger refused.",
+          stats.append_errors.load());
 }
 
 }  // namespace wattledger::ingest

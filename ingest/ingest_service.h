@@ -53,6 +53,9 @@ struct IngestStats {
   std::atomic<uint64_t> meter_circuits{0};  // registered, as the sessions see them
 };
 
+// The counters as Prometheus text (wattd's /metrics), appended to `out`.
+void AppendPrometheus(const IngestStats& stats, std::string& out);
+
 class IngestService {
  public:
   static absl::StatusOr<std::unique_ptr<IngestService>> Start(ledger::Ledger& ledger,

@@ -402,7 +402,13 @@ void Ledger::CommitBatch(std::vector<std::unique_ptr<Item>>& items) {
   if (failed.ok()) stager_->Flush(context.batch);
   if (failed.ok() && context.batch.Count() > 0) {
     store_->StageHead(context.batch, context.head);
+    const absl::Time started = absl::Now();
     absl::Status written = store_->Write(context.batch);
+    if (written.ok()) {
+      metrics_.RecordCommit(absl::Now() - started, context.head.seq - writer_head_.seq);
+    } else {
+      metrics_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+    }
     if (!written.ok()) {
       Fail(written);
       absl::MutexLock lock(&head_mu_);

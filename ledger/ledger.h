@@ -31,6 +31,7 @@
 #include "ledger/event_store.h"
 #include "ledger/inline_projection.h"
 #include "ledger/key_registry.h"
+#include "ledger/ledger_metrics.h"
 #include "ledger/limits.h"
 
 namespace wattledger::ledger {
@@ -101,6 +102,7 @@ class Ledger {
   const EventStore& store() const { return *store_; }
   EventStore& mutable_store() { return *store_; }
   const KeyRegistry& keys() const { return keys_; }
+  const LedgerMetrics& metrics() const { return metrics_; }
   const PublicKey& ledger_public_key() const { return options_.ledger_key->public_key(); }
   // The ledger's own key, for statements it signs outside the log (the card
   // center's settlement); always domain-separate what it signs.
@@ -145,6 +147,7 @@ class Ledger {
   uint64_t last_checkpoint_seq_ = 0;
   int64_t last_checkpoint_us_ = 0;
   int64_t last_appended_us_ = 0;
+  LedgerMetrics metrics_;
   std::unique_ptr<internal::EventStager> stager_;
 
   mutable absl::Mutex head_mu_;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages wattledger builds with, when any is missing.
+# Installs the Debian 12 packages wattledger builds and tests with (Chromium
+# for the console's browser tests), when any is missing.
 # Needs root (or sudo). Safe to run again: it does nothing when all are present.
 set -euo pipefail
 
@@ -9,7 +10,11 @@ packages=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev
   clang libclang-rt-14-dev
+  chromium fonts-wqy-microhei
 )
+# The web console builds with Node.js and npm (api/web); Debian's serve when
+# the machine has none of its own.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
+tools/build-web.sh
 
 bin=build/release/tools
 if [ ! -f data/ledger/CURRENT ]; then
@@ -58,8 +59,11 @@ wattd is running on $address with the demo campus and a simulated building
   $bin/wattctl alarms --data data
   $bin/wattctl log --data data --limit 5
   $bin/wattctl verify --data data
-The web API on http://127.0.0.1:8080 (api/http/README.md); the first admin's password
-is in data/web/first-admin-password:
+The web console: open http://127.0.0.1:8080 in a browser and log in as admin with the
+password in data/web/first-admin-password (printed once in data/wattd.log as
+web_first_admin). Staff sign with their own key: an admin names a registered key on each
+account (Users & keys), and its holder imports the PKCS#8 file once under "My key" (the
+demo's are data/keys/*.pem). The JSON API behind it (api/http/README.md):
   curl -sc jar -H 'Content-Type: application/json' \\
     -d "{\\"username\\":\\"admin\\",\\"password\\":\\"\$(cat data/web/first-admin-password)\\"}" \\
     http://127.0.0.1:8080/api/login

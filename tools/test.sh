@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, step 2 (and what CI runs): install what is missing, build the
-# test suite with warnings as errors, run it, then build and run it again
+# test suite with warnings as errors, run it, then the web console's browser
+# tests (tools/build-web.sh, headless Chromium), then build and run it again
 # under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes the
 # DL/T 645 decoder for 60 s (tools/fuzz.sh).
 # `tools/test.sh --fast` skips the sanitizer and fuzzing passes.
@@ -11,6 +12,11 @@ tools/install-deps.sh
 cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
+
+# The web console in headless Chromium against wattd and the simulated
+# building (api/web/test); screenshots of every page in tests/artifacts/web.
+tools/build-web.sh
+(cd api/web && WL_BIN="$PWD/../../build/dev/tools" npm test)
 
 if [ "${1:-}" != "--fast" ]; then
   cmake --preset asan >/dev/null

@@ -3,37 +3,20 @@
 #include <algorithm>
 #include <functional>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/commands/campus_commands.h"
+#include "api/commands/command_args.h"
+#include "api/commands/control_settings.h"
+#include "ledger/crypto.h"
+#include "ledger/event_format.h"
+#include "ledger/roles.h"
 #include "ledger/status_macros.h"
 
 namespace wattledger::commands {
 namespace {
-
-using Args = std::map<std::string, std::string>;
-
-std::string Arg(const Args& args, const std::string& name) {
-  auto it = args.find(name);
-  return it == args.end() ? std::string() : it->second;
-}
-
-absl::StatusOr<std::string> Required(const Args& args, const std::string& name) {
-  std::string value = Arg(args, name);
-  if (value.empty()) return absl::InvalidArgumentError(absl::StrCat("needs ", name));
-  return value;
-}
-
-template <typename T>
-absl::StatusOr<T> Number(const Args& args, const std::string& name, T fallback) {
-  std::string text = Arg(args, name);
-  if (text.empty()) return fallback;
-  T value{};
-  if (!absl::SimpleAtoi(text, &value)) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " '", text, "' is not a whole number"));
-  }
-  return value;
-}
 
 absl::Status Deposit(const Args& args, schema::EventBody::Builder body) {
   WL_ASSIGN_OR_RETURN(std::string room, Required(args, "room"));
@@ -116,6 +99,45 @@ absl::Status Control(const Args& args, schema::EventBody::Builder body) {
   return absl::OkStatus();
 }
 
+// The raw 32-byte Ed25519 public key, given as 64 hex digits or base64.
+absl::StatusOr<std::string> RawPublicKey(const std::string& text) {
+  std::string raw;
+  if (text.size() == 64) {
+    raw = absl::HexStringToBytes(text);
+    if (ledger::ToHex(ledger::AsBytes(raw)) != absl::AsciiStrToLower(text)) raw.clear();
+  } else if (!absl::Base64Unescape(text, &raw)) {
+    raw.clear();
+  }
+  if (raw.size() != 32) {
+    return absl::InvalidArgumentError(
+        "publicKey is the raw 32-byte Ed25519 key, as 64 hex digits or base64");
+  }
+  return raw;
+}
+
+absl::Status KeyRegister(const Args& args, schema::EventBody::Builder body) {
+  WL_ASSIGN_OR_RETURN(std::string text, Required(args, "publicKey"));
+  WL_ASSIGN_OR_RETURN(std::string raw, RawPublicKey(text));
+  WL_ASSIGN_OR_RETURN(std::string role_name, Required(args, "role"));
+  WL_ASSIGN_OR_RETURN(ledger::Role role, ledger::ParseRole(role_name));
+  body.setStream("keys");
+  auto registered = body.initKeyRegistered();
+  registered.setPublicKey(ledger::AsData(raw));
+  registered.setRole(role);
+  registered.setHolder(Arg(args, "holder"));
+  return absl::OkStatus();
+}
+
+absl::Status KeyRevoke(const Args& args, schema::EventBody::Builder body) {
+  WL_ASSIGN_OR_RETURN(std::string hex, Required(args, "keyId"));
+  WL_ASSIGN_OR_RETURN(auto key_id, ledger::FixedFromHex<32>(hex));
+  body.setStream("keys");
+  auto revoked = body.initKeyRevoked();
+  revoked.setKeyId(ledger::AsData(absl::MakeConstSpan(key_id)));
+  revoked.setReason(Arg(args, "reason"));
+  return absl::OkStatus();
+}
+
 struct Entry {
   CommandInfo info;
   std::function<absl::Status(const Args&, schema::EventBody::Builder)> build;
@@ -133,6 +155,51 @@ const std::vector<Entry>& Table() {
         {"meter", "circuit", "room", "action", "reason"},
         "an operator's relay command for one meter circuit"},
        Control},
+      {{"params",
+        {"meter", "circuit", "room", "reason", "loadLimitW", "maliciousStepW", "maliciousPfMilli",
+         "recoveryMinutes", "overdraftFen", "workday", "holiday"},
+        "parameters one meter enforces on its own: load limit, malicious load, schedule"},
+       BuildMeterParams},
+      {{"policy",
+        {"scope", "reason", "reminderBelowFen", "warningBelowFen", "noCut", "loadLimitW",
+         "currentLimitMa", "maliciousStepW", "maliciousPfMilli", "recoveryMinutes", "escalateAfter",
+         "escalateWindowMinutes", "workday", "holiday", "scheduleDates", "whitelist"},
+        "a control policy for the campus, a building or a room"},
+       BuildControlPolicy},
+      {{"building", {"id", "name", "campus"}, "register a building"}, BuildBuilding},
+      {{"gateway", {"id", "address", "location", "mode"}, "register a gateway (collector)"},
+       BuildGateway},
+      {{"room",
+        {"id", "building", "floor", "number", "capacity", "tariffClass"},
+        "register a room"},
+       BuildRoom},
+      {{"occupant-assign",
+        {"room", "person", "name", "identity", "card"},
+        "an occupant moves into a room"},
+       BuildOccupantAssign},
+      {{"occupant-moveout", {"room", "person", "reason"}, "an occupant moves out"},
+       BuildOccupantMoveOut},
+      {{"meter-install",
+        {"address", "gateway", "room", "circuit", "initialWh", "ratedCurrentMa", "voltageDv"},
+        "install a meter circuit for a room behind a gateway"},
+       BuildMeterInstall},
+      {{"meter-replace",
+        {"oldMeter", "newMeter", "circuit", "oldFinalWh", "newInitialWh"},
+        "replace a meter, with the old one's final and the new one's first reading"},
+       BuildMeterReplace},
+      {{"tariff",
+        {"identity", "tiers", "allowanceKwhPerYear", "effectiveFrom"},
+        "the tiered price and free allowance of an identity class"},
+       BuildTariff},
+      {{"overdraft", {"room", "limitFen"}, "how far a room's balance may go below zero"},
+       BuildOverdraft},
+      {{"exchange",
+        {"person", "room", "to", "swapPerson"},
+        "an occupant moves to another room (or swaps with someone there)"},
+       BuildExchange},
+      {{"key-register", {"publicKey", "role", "holder"}, "register a signing key with a role"},
+       KeyRegister},
+      {{"key-revoke", {"keyId", "reason"}, "revoke a signing key"}, KeyRevoke},
   };
   return *table;
 }

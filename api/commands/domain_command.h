@@ -26,6 +26,11 @@ struct CommandInfo {
 // refund     room, person, reason (graduation|transfer|other)
 // control    meter, circuit (1-4), room, action (trip|close-permit|close-direct|
 //            keep-power|keep-power-clear), reason
+// params, policy   see control_settings.h
+// building, gateway, room, occupant-assign, occupant-moveout, meter-install,
+// meter-replace, tariff, overdraft, exchange   see campus_commands.h
+// key-register publicKey (64 hex digits or base64 of the raw key), role, holder
+// key-revoke   keyId (64 hex digits), reason
 const std::vector<CommandInfo>& Commands();
 
 // Fills `body`'s event and stream from `args`; kInvalidArgument naming an

@@ -10,11 +10,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "api/commands/domain_command.h"
+#include "api/http/log_routes.h"
 #include "api/http/route_call.h"
 #include "api/query/query.h"
 #include "ledger/crypto.h"
 #include "ledger/event_format.h"
 #include "ledger/ledger.h"
+#include "ledger/roles.h"
 #include "projections/domain.h"
 #include "projections/monitoring/alarm_book.h"
 #include "projections/reports/reports.h"
@@ -207,6 +209,66 @@ Response CreateUser(Call& call) {
                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+// An admin changes an account: {"disabled":bool, "password":text, "keyId":hex}.
+Response UpdateUser(Call& call) {
+  nlohmann::json body =
+      nlohmann::json::parse(call.request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ErrorResponse(absl::InvalidArgumentError("send a JSON object"));
+  }
+  const std::string name = Param(call.path, "name");
+  if (!call.api.users->Find(name).has_value()) {
+    return ErrorResponse(absl::NotFoundError(absl::StrCat("no user ", name)));
+  }
+  if (body.contains("disabled")) {
+    if (!body["disabled"].is_boolean()) {
+      return ErrorResponse(absl::InvalidArgumentError("disabled is true or false"));
+    }
+    if (name == call.session->user && body["disabled"].get<bool>()) {
+      return ErrorResponse(absl::FailedPreconditionError("you cannot disable your own account"));
+    }
+    absl::Status done = call.api.users->SetDisabled(name, body["disabled"].get<bool>());
+    if (!done.ok()) return ErrorResponse(done);
+    if (body["disabled"].get<bool>()) call.api.sessions->CloseAllOf(name);
+  }
+  if (body.contains("password")) {
+    if (!body["password"].is_string()) {
+      return ErrorResponse(absl::InvalidArgumentError("password is text"));
+    }
+    absl::Status done = call.api.users->SetPassword(name, body["password"].get<std::string>());
+    if (!done.ok()) return ErrorResponse(done);
+  }
+  if (body.contains("keyId")) {
+    if (!body["keyId"].is_string()) {
+      return ErrorResponse(absl::InvalidArgumentError("keyId is 64 hex digits"));
+    }
+    absl::Status done = call.api.users->SetKey(name, body["keyId"].get<std::string>());
+    if (!done.ok()) return ErrorResponse(done);
+  }
+  return JsonResponse(status::ok,
+                      UserJson(*call.api.users->Find(name))
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// Anyone changes their own password, giving the current one.
+Response ChangePassword(Call& call) {
+  nlohmann::json body =
+      nlohmann::json::parse(call.request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("current") ||
+      !body.contains("password") || !body["current"].is_string() || !body["password"].is_string()) {
+    return ErrorResponse(absl::InvalidArgumentError("send {\"current\":..., \"password\":...}"));
+  }
+  if (!call.api.users->Check(call.session->user, body["current"].get<std::string>())) {
+    call.api.limiter->Failed(call.session->user, call.peer);
+    return ErrorResponse(absl::PermissionDeniedError("the current password is wrong"));
+  }
+  absl::Status done =
+      call.api.users->SetPassword(call.session->user, body["password"].get<std::string>());
+  if (!done.ok()) return ErrorResponse(done);
+  Response response{status::no_content, 11};
+  return response;
+}
+
 // The JSON object's members as a command's text arguments (numbers as written).
 absl::StatusOr<std::map<std::string, std::string>> TextArgs(const std::string& text) {
   nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -238,6 +300,17 @@ Response Prepare(Call& call) {
   body.setIssuedAtUs(call.api.ledger->clock().NowMicros());  // the ledger's time window
   absl::Status built = commands::BuildCommand(Param(call.path, "name"), *args, body);
   if (!built.ok()) return ErrorResponse(built);
+  // Refuse now what the ledger would refuse after signing: a key whose role
+  // may not issue this kind of event.
+  auto key_id = ledger::FixedFromHex<32>(call.user->key_id_hex);
+  if (key_id.ok()) {
+    auto entry = call.api.ledger->keys().Find(*key_id);
+    if (entry.has_value() && !ledger::RoleMayIssue(entry->role, body.which())) {
+      return ErrorResponse(absl::PermissionDeniedError(
+          absl::StrCat("a key of role ", ledger::RoleName(entry->role), " may not sign ",
+                       ledger::EventKindName(body.which()))));
+    }
+  }
   std::string canonical = ledger::Canonical(body.asReader());
   nlohmann::json json = {
       {"command", Param(call.path, "name")},
@@ -325,6 +398,29 @@ Response Metrics(Call& call) {
   gauge("wattledger_meters", "Meters by link state.", "state", meters);
   gauge("wattledger_gateways", "Gateways by link state.", "state", gateways);
   gauge("wattledger_open_alarms", "Open alarms by severity.", "severity", alarms);
+  const ledger::LedgerMetrics& ledger = call.api.ledger->metrics();
+  const uint64_t commits = ledger.commits.load(std::memory_order_acquire);
+  absl::StrAppend(&out,
+                  "# HELP wattledger_events_appended_total Events appended to the log.\n"
+                  "# TYPE wattledger_events_appended_total counter\n"
+                  "wattledger_events_appended_total ",
+                  ledger.events_appended.load(), "\n",
+                  "# HELP wattledger_commit_failures_total Commits the store refused.\n"
+                  "# TYPE wattledger_commit_failures_total counter\n"
+                  "wattledger_commit_failures_total ",
+                  ledger.commit_failures.load(), "\n",
+                  "# HELP wattledger_commit_seconds Time to write and sync one commit.\n"
+                  "# TYPE wattledger_commit_seconds histogram\n");
+  for (size_t i = 0; i < ledger::LedgerMetrics::kLatencyBoundsMs.size(); ++i) {
+    absl::StrAppend(&out, "wattledger_commit_seconds_bucket{le=\"",
+                    ledger::LedgerMetrics::kLatencyBoundsMs[i] / 1000, "\"} ",
+                    ledger.commits_at_most[i].load(), "\n");
+  }
+  absl::StrAppend(&out, "wattledger_commit_seconds_bucket{le=\"+Inf\"} ", commits, "\n",
+                  "wattledger_commit_seconds_sum ",
+                  static_cast<double>(ledger.commit_seconds_sum_us.load()) / 1e6, "\n",
+                  "wattledger_commit_seconds_count ", commits, "\n");
+  if (call.api.append_metrics) call.api.append_metrics(out);
   absl::StrAppend(&out, "# HELP wattledger_web_sessions Logged-in browser sessions.\n",
                   "# TYPE wattledger_web_sessions gauge\n", "wattledger_web_sessions ",
                   call.api.sessions->size(), "\n");
@@ -345,6 +441,11 @@ const std::vector<Route>& Routes() {
       {{verb::get, "/api/session", kStaff | kStudent, "who is logged in, and the CSRF token"},
        Session},
       {{verb::get, "/api/me", kStudent, "the student's own room: balance, allowance, power"}, Me},
+      {{verb::get, "/api/me/notifications", kStudent, "the student's own reminders"},
+       [](Call& call) {
+         return QueryResponse(call, query::Query{.name = "notifications",
+                                                 .args = {{"person", call.user->person_id}}});
+       }},
       {{verb::get, "/api/head", kStaff | kStudent, "the ledger's head: seq and chain hash"}, Head},
       {{verb::get, "/api/rooms", kStaff, "every room with balance, allowance and occupants"},
        Query("rooms", {})},
@@ -359,6 +460,48 @@ const std::vector<Route>& Routes() {
        RoomQuery("control-why")},
       {{verb::get, "/api/devices", kSupervisors, "gateways and meters: link state and errors"},
        Query("devices", {"gateway", "meter"})},
+      {{verb::get, "/api/rooms/{id}/events", kStaff | kStudent,
+        "a room's own events, newest first, with what checks them"},
+       [](Call& call) {
+         std::string room = Param(call.path, "id");
+         if ((call.session->role == WebRole::kStudent && room != OwnRoom(call)) ||
+             !call.api.domain->campus().FindRoom(room).has_value()) {
+           return ErrorResponse(absl::NotFoundError(absl::StrCat("no room ", room)));
+         }
+         return RoomEvents(call, room);
+       }},
+      {{verb::get, "/api/rooms/{id}/consumption", kStaff | kStudent,
+        "a room's energy and money per month (or ?period=quarter|year)"},
+       [](Call& call) {
+         std::string room = Param(call.path, "id");
+         if ((call.session->role == WebRole::kStudent && room != OwnRoom(call)) ||
+             !call.api.domain->campus().FindRoom(room).has_value()) {
+           return ErrorResponse(absl::NotFoundError(absl::StrCat("no room ", room)));
+         }
+         query::Query q{.name = "report.consumption", .args = {{"by", "room"}}};
+         std::string period = Param(call.query, "period");
+         q.args["period"] = period.empty() ? "month" : period;
+         Response all = QueryResponse(call, std::move(q));
+         if (all.result() != status::ok) return all;
+         nlohmann::json items = nlohmann::json::array();
+         nlohmann::json parsed = nlohmann::json::parse(all.body(), nullptr, false);
+         if (parsed.is_object() && parsed["items"].is_array()) {
+           for (const auto& item : parsed["items"]) {
+             if (item.is_object() && item.value("roomId", "") == room) items.push_back(item);
+           }
+         }
+         return JsonResponse(status::ok,
+                             nlohmann::json{{"items", items}}.dump(
+                                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
+       }},
+      {{verb::get, "/api/power", kSupervisors, "each building's load now"},
+       Query("power", {"building"})},
+      {{verb::get, "/api/events", kSupervisors,
+        "the log from a seq on, with envelope bytes to check"},
+       ListEvents},
+      {{verb::get, "/api/keys", kSupervisors, "the registered signing keys"}, ListKeys},
+      {{verb::get, "/api/checkpoints", kSupervisors, "the ledger's signed checkpoints"},
+       ListCheckpoints},
       {{verb::get, "/api/commands", kSupervisors, "control commands and their delivery"},
        Query("commands", {"meter"})},
       {{verb::get, "/api/violations", kSupervisors, "load violations with their evidence"},
@@ -393,6 +536,10 @@ const std::vector<Route>& Routes() {
        Submit},
       {{verb::get, "/api/users", kAdmin, "the web accounts"}, ListUsers},
       {{verb::post, "/api/users", kAdmin, "create a web account"}, CreateUser},
+      {{verb::post, "/api/users/{name}", kAdmin, "disable, enable, reset or re-key an account"},
+       UpdateUser},
+      {{verb::post, "/api/password", kStaff | kStudent, "change your own password"},
+       ChangePassword},
       {{verb::get, "/metrics", kAnonymous | kStaff | kStudent,
         "Prometheus metrics (from this machine only)"},
        Metrics},

@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/http/route_call.h"
+#include "api/http/static_files.h"
 
 namespace wattledger::http {
 namespace {
@@ -95,7 +97,10 @@ void SecurityHeaders(Response& response) {
   response.set("X-Content-Type-Options", "nosniff");
   response.set("X-Frame-Options", "DENY");
   response.set("Referrer-Policy", "no-referrer");
-  response.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+  // The console's charts set inline styles and its QR codes are data: images.
+  response.set("Content-Security-Policy",
+               "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
 }
 
 }  // namespace
@@ -182,7 +187,14 @@ Response HandleRequest(const WebApi& api, const Request& request, const std::str
         break;
       }
     }
-    if (route == nullptr) {
+    std::optional<Response> asset;
+    if (route == nullptr && !path_known && !absl::StartsWith(*path, "/api/") &&
+        (request.method() == beast_http::verb::get || request.method() == beast_http::verb::head)) {
+      asset = ServeStatic(api.web_root, *path);
+    }
+    if (asset.has_value()) {
+      response = std::move(*asset);
+    } else if (route == nullptr) {
       response = path_known ? ErrorResponse(absl::UnimplementedError("method not allowed"))
                             : ErrorResponse(absl::NotFoundError("not found"));
       if (path_known) response.result(status::method_not_allowed);

@@ -15,6 +15,7 @@
 
 #include <boost/beast/http.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,9 @@ struct WebApi {
   LoginLimiter* limiter = nullptr;
   bool over_tls = false;      // served over TLS: cookies get Secure, responses HSTS
   std::string scratch_dir{};  // where a balances report replays; "": the temp dir
+  std::string web_root{};     // the console's built assets (api/web/dist); "": none served
+  // Appends more Prometheus text to /metrics (wattd: the meter side's counters).
+  std::function<void(std::string&)> append_metrics{};
 };
 
 // `peer` is the caller's address ("127.0.0.1"), for rate limits and /metrics.

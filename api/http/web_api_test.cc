@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -290,6 +291,7 @@ TEST_F(WebApiTest, AStudentSeesOnlyTheirOwnRoom) {
   EXPECT_TRUE(absl::StrContains(me.body(), "\"room\":\"B01-101\"")) << me.body();
   EXPECT_EQ(Fetch(verb::get, "/api/rooms/B01-101", student.cookie).result(), status::ok);
   for (const char* target : {"/api/rooms/B01-102", "/api/rooms/B01-102/status",
+                             "/api/rooms/B01-102/events", "/api/rooms/B01-102/consumption",
                              "/api/rooms/B09-999", "/api/rooms/B01-101%2F..%2FB01-102"}) {
     Response other = Fetch(verb::get, target, student.cookie);
     EXPECT_EQ(other.result(), status::not_found) << target;
@@ -319,6 +321,11 @@ TEST_F(WebApiTest, QueriesAnswerAsWattctlDoes) {
   Response metrics = Fetch(verb::get, "/metrics");
   ASSERT_EQ(metrics.result(), status::ok);
   EXPECT_TRUE(absl::StrContains(metrics.body(), "wattledger_head_seq ")) << metrics.body();
+  EXPECT_TRUE(absl::StrContains(metrics.body(), "wattledger_events_appended_total "))
+      << metrics.body();
+  EXPECT_TRUE(absl::StrContains(metrics.body(), "wattledger_commit_seconds_bucket{le=\"+Inf\"} "))
+      << metrics.body();
+  EXPECT_TRUE(absl::StrContains(metrics.body(), "wattledger_commit_seconds_count "));
 }
 
 TEST_F(WebApiTest, MalformedAndOversizedRequestsEndThatConnectionOnly) {
@@ -416,10 +423,17 @@ TEST_F(WebApiTest, ACommandIsSignedInTheBrowserWithThePersonsOwnKey) {
   EXPECT_TRUE(changed.result() == status::unauthorized || changed.result() == status::bad_request)
       << changed.result_int() << changed.body();
 
-  // A cashier's key may not cut power: the ledger's role table says so.
-  Response cut = Fetch(
-      verb::post, "/api/commands/control/prepare", till.cookie, till.csrf,
-      nlohmann::json{{"meter", "000000010001"}, {"action", "trip"}, {"reason", "test"}}.dump());
+  // A cashier's key may not cut power: preparing says so before anything is
+  // signed, and the ledger's role table refuses it if signed anyway.
+  const std::string trip =
+      nlohmann::json{{"meter", "000000010001"}, {"action", "trip"}, {"reason", "test"}}.dump();
+  Response refused =
+      Fetch(verb::post, "/api/commands/control/prepare", till.cookie, till.csrf, trip);
+  EXPECT_EQ(refused.result(), status::forbidden) << refused.body();
+  EXPECT_TRUE(absl::StrContains(refused.body(), "role cashier may not sign")) << refused.body();
+  Login keyless_operator = LogIn("operator");
+  Response cut = Fetch(verb::post, "/api/commands/control/prepare", keyless_operator.cookie,
+                       keyless_operator.csrf, trip);
   ASSERT_EQ(cut.result(), status::ok) << cut.body();
   EXPECT_EQ(Fetch(verb::post, "/api/commands/submit", till.cookie, till.csrf,
                   SignPrepared(cut, cashier_key))
@@ -546,11 +560,123 @@ TEST(OpenApi, DescribesEveryRouteWithTheRolesTheTableAllows) {
   EXPECT_EQ(operations, RouteTable().size()) << "a route is served but not documented";
 }
 
+// What the console's audit page checks, it can check from these answers
+// alone: each envelope's SHA-256 is its chain hash and the next one's
+// prevHash, each signature is the registered key's over the body.
+TEST_F(WebApiTest, TheLogIsServedWithWhatChecksIt) {
+  Login auditor = LogIn("auditor");
+  Response events = Fetch(verb::get, "/api/events?from=1&limit=2000", auditor.cookie);
+  ASSERT_EQ(events.result(), status::ok) << events.body();
+  auto json = nlohmann::json::parse(events.body());
+  ASSERT_EQ(json["items"].size(), t_.ledger().head().seq);
+  EXPECT_EQ(json["head"].get<uint64_t>(), t_.ledger().head().seq);
+  Response keys = Fetch(verb::get, "/api/keys", auditor.cookie);
+  ASSERT_EQ(keys.result(), status::ok);
+  std::map<std::string, std::string> public_keys;
+  const nlohmann::json key_list = nlohmann::json::parse(keys.body());
+  for (const auto& key : key_list["items"]) {
+    public_keys[key["keyId"].get<std::string>()] = key["publicKey"].get<std::string>();
+  }
+  std::string previous(64, '0');
+  for (const auto& event : json["items"]) {
+    std::string envelope;
+    std::string body;
+    ASSERT_TRUE(absl::Base64Unescape(event["envelope"].get<std::string>(), &envelope));
+    ASSERT_TRUE(absl::Base64Unescape(event["bodyBytes"].get<std::string>(), &body));
+    const std::string hash = ledger::ToHex(absl::MakeConstSpan(ledger::ChainHash(envelope)));
+    EXPECT_EQ(event["chainHash"], hash);
+    EXPECT_EQ(event["prevHash"], previous) << event["seq"];
+    previous = hash;
+    auto public_key =
+        ledger::FixedFromHex<32>(public_keys[event["signerKeyId"].get<std::string>()]);
+    ASSERT_TRUE(public_key.ok()) << event["seq"];
+    auto verifying = ledger::VerifyingKey::FromRaw(*public_key);
+    ASSERT_TRUE(verifying.ok());
+    auto signature = ledger::FixedFromHex<64>(event["signature"].get<std::string>());
+    ASSERT_TRUE(signature.ok());
+    EXPECT_TRUE(verifying->Verify(ledger::AsBytes(ledger::EventSigningMessage(body)), *signature))
+        << event["seq"];
+  }
+  Response page = Fetch(verb::get, "/api/events?from=2&limit=1", auditor.cookie);
+  EXPECT_EQ(nlohmann::json::parse(page.body())["items"].size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(page.body())["items"][0]["seq"], 2);
+  Response room = Fetch(verb::get, "/api/rooms/B01-101/events", auditor.cookie);
+  ASSERT_EQ(room.result(), status::ok);
+  const nlohmann::json room_events = nlohmann::json::parse(room.body());
+  ASSERT_FALSE(room_events["items"].empty());
+  for (const auto& event : room_events["items"]) {
+    EXPECT_EQ(event["stream"], "room:B01-101");
+  }
+  EXPECT_EQ(Fetch(verb::get, "/api/checkpoints", auditor.cookie).result(), status::ok);
+}
+
+TEST_F(WebApiTest, AdminsDisableAndResetAccountsAndEveryoneChangesTheirOwnPassword) {
+  Login admin = LogIn("admin");
+  Login op = LogIn("operator");
+  auto update = [&](const std::string& name, const nlohmann::json& body) {
+    return Fetch(verb::post, "/api/users/" + name, admin.cookie, admin.csrf, body.dump());
+  };
+  EXPECT_EQ(update("admin", {{"disabled", true}}).result(), status::conflict)
+      << "an admin cannot lock themselves out";
+  ASSERT_EQ(update("operator", {{"disabled", true}}).result(), status::ok);
+  EXPECT_EQ(Fetch(verb::get, "/api/session", op.cookie).result(), status::unauthorized)
+      << "disabling ends the account's sessions";
+  EXPECT_EQ(LogIn("operator").response.result(), status::unauthorized);
+  ASSERT_EQ(update("operator", {{"disabled", false}, {"password", "a new password"}}).result(),
+            status::ok);
+  EXPECT_EQ(LogIn("operator", "a new password").response.result(), status::ok);
+  EXPECT_EQ(update("operator", {{"keyId", "not hex"}}).result(), status::bad_request);
+  EXPECT_EQ(update("C1", {{"keyId", std::string(64, 'a')}}).result(), status::bad_request)
+      << "students sign nothing";
+  EXPECT_EQ(update("nobody", {{"disabled", true}}).result(), status::not_found);
+
+  Login student = LogIn("C1");
+  auto change = [&](const std::string& current, const std::string& next) {
+    return Fetch(verb::post, "/api/password", student.cookie, student.csrf,
+                 nlohmann::json{{"current", current}, {"password", next}}.dump());
+  };
+  EXPECT_EQ(change("wrong password", "another password").result(), status::forbidden);
+  EXPECT_EQ(change(kPassword, "short").result(), status::bad_request);
+  EXPECT_EQ(change(kPassword, "another password").result(), status::no_content);
+  EXPECT_EQ(LogIn("C1", "another password").response.result(), status::ok);
+  EXPECT_EQ(LogIn("C1").response.result(), status::unauthorized);
+}
+
+TEST_F(WebApiTest, TheConsoleIsServedFromItsRootAndNothingElseIs) {
+  const std::string root = dir_.Sub("web");
+  std::filesystem::create_directories(root + "/assets");
+  std::ofstream(root + "/index.html") << "<!doctype html><title>console</title>";
+  std::ofstream(root + "/app.js") << "export {};";
+  std::ofstream(root + "/.secret.js") << "no";
+  std::ofstream(dir_.Sub("outside.js")) << "no";
+  server_->Stop();
+  api_.web_root = root;
+  auto server = HttpServer::Start(api_, HttpServerOptions{.listen = "127.0.0.1:0"});
+  ASSERT_TRUE(server.ok());
+  server_ = std::move(*server);
+  Response index = Fetch(verb::get, "/");
+  ASSERT_EQ(index.result(), status::ok);
+  EXPECT_EQ(index[beast_http::field::content_type], "text/html; charset=utf-8");
+  EXPECT_TRUE(absl::StrContains(index.body(), "console"));
+  EXPECT_TRUE(
+      absl::StrContains(std::string(index["Content-Security-Policy"]), "default-src 'self'"));
+  EXPECT_EQ(Fetch(verb::get, "/app.js")[beast_http::field::content_type],
+            "text/javascript; charset=utf-8");
+  for (const char* target : {"/.secret.js", "/../outside.js", "/%2e%2e/outside.js",
+                             "/assets/../../outside.js", "/nothing.js", "/index.html.bak"}) {
+    EXPECT_EQ(Fetch(verb::get, target).result(), status::not_found) << target;
+  }
+  EXPECT_EQ(Fetch(verb::post, "/app.js").result(), status::not_found);
+  Response api = Fetch(verb::get, "/api/nothing-here");
+  EXPECT_EQ(api.result(), status::not_found);
+  EXPECT_EQ(api[beast_http::field::content_type], "application/json");
+}
+
 }  // namespace
 }  // namespace wattledger::http
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 TEST(HttpFuzzCorpus, EverySeedIsHandledWithoutAServerError) {
-  wattledger::testing::ReplayCorpus(WL_HTTP_CORPUS_DIR, LLVMFuzzerTestOneInput, 11);
+  wattledger::testing::ReplayCorpus(WL_HTTP_CORPUS_DIR, LLVMFuzzerTestOneInput, 15);
 }

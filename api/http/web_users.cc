@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -165,6 +166,22 @@ absl::Status UserStore::SetDisabled(absl::string_view name, bool disabled) {
   auto user = Find(name);
   if (!user.has_value()) return absl::NotFoundError(absl::StrCat("no user ", name));
   user->disabled = disabled;
+  return Put(*user);
+}
+
+absl::Status UserStore::SetKey(absl::string_view name, absl::string_view key_id_hex) {
+  auto user = Find(name);
+  if (!user.has_value()) return absl::NotFoundError(absl::StrCat("no user ", name));
+  if (user->role == WebRole::kStudent) {
+    return absl::InvalidArgumentError("students sign nothing: their accounts name no key");
+  }
+  if (!key_id_hex.empty() &&
+      (key_id_hex.size() != 64 || !std::all_of(key_id_hex.begin(), key_id_hex.end(), [](char c) {
+         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+       }))) {
+    return absl::InvalidArgumentError("a key id is 64 lower-case hex digits");
+  }
+  user->key_id_hex = std::string(key_id_hex);
   return Put(*user);
 }
 

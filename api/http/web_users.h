@@ -54,6 +54,8 @@ class UserStore {
   std::optional<WebUser> Check(absl::string_view name, absl::string_view password) const;
   absl::Status SetPassword(absl::string_view name, absl::string_view password);
   absl::Status SetDisabled(absl::string_view name, bool disabled);
+  // The key a staff account signs with ("" for none): 64 lower-case hex digits.
+  absl::Status SetKey(absl::string_view name, absl::string_view key_id_hex);
 
  private:
   UserStore(std::unique_ptr<rocksdb::DB> db, ScryptCost cost);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -166,6 +167,69 @@ absl::StatusOr<Answer> Notifications(const QuerySource& source, const Args& args
        person.empty() ? outbox.All() : outbox.ForPerson(person)) {
     if (pending_only && n.state != projections::DeliveryState::kPending) continue;
     out.lines.push_back(NotificationJson(n));
+  }
+  return out;
+}
+
+}  // namespace wattledger::query::views
+
+namespace wattledger::query::views {
+
+// Each building's load now: the sum of P over the latest sweep of every
+// gateway (one readings batch reads all its meters), with when it was read.
+absl::StatusOr<Answer> Power(const QuerySource& source, const Args& args) {
+  const projections::Campus& campus = source.domain->campus();
+  std::map<std::string, std::string> building_of_room;
+  for (const auto& room : campus.Rooms()) building_of_room[room.room_id] = room.building_id;
+  std::map<std::pair<std::string, uint8_t>, std::string> building_of_meter;
+  for (const auto& meter : campus.Meters()) {
+    building_of_meter[{meter.address, meter.circuit}] = building_of_room[meter.room_id];
+  }
+  struct Load {
+    int64_t power_w = 0;
+    int meters = 0;
+    int64_t read_at_us = 0;
+  };
+  std::map<std::string, Load> loads;
+  const std::string only = Arg(args, "building");
+  for (const auto& gateway : campus.Gateways()) {
+    const std::string stream = absl::StrCat("gateway:", gateway.gateway_id);
+    auto version = source.store->StreamVersion(stream);
+    if (!version.ok() || *version == 0) continue;
+    // The latest readings batch among the stream's last events (status
+    // changes and deductions share the stream).
+    constexpr uint64_t kBack = 16;
+    auto seqs =
+        source.store->ReadStreamSeqs(stream, *version > kBack ? *version - kBack + 1 : 1, kBack);
+    if (!seqs.ok()) continue;
+    std::optional<ledger::ParsedBody> body;  // a copy: independent of its envelope
+    for (auto seq = seqs->rbegin(); seq != seqs->rend() && !body.has_value(); ++seq) {
+      auto bytes = source.store->GetEvent(*seq);
+      if (!bytes.ok()) continue;
+      auto parsed = ledger::ParsedEnvelope::ParseTrusted(*bytes, ledger::kEnvelopeBytesMax);
+      if (!parsed.ok()) continue;
+      auto parsed_body = ledger::ParsedBody::ParseTrusted(ledger::AsView(parsed->get().getBody()),
+                                                          ledger::kEventBodyBytesMax);
+      if (!parsed_body.ok() || !parsed_body->get().isReadingsBatch()) continue;
+      body = std::move(*parsed_body);
+    }
+    if (!body.has_value()) continue;
+    for (auto r : body->get().getReadingsBatch().getReadings()) {
+      auto it = building_of_meter.find({std::string(r.getMeterAddress().cStr()), r.getCircuit()});
+      if (it == building_of_meter.end() || it->second.empty()) continue;
+      if (!only.empty() && it->second != only) continue;
+      Load& load = loads[it->second];
+      load.power_w += r.getPowerW();
+      ++load.meters;
+      load.read_at_us = std::max(load.read_at_us, r.getReadAtUs());
+    }
+  }
+  Answer out;
+  for (const auto& [building, load] : loads) {
+    out.lines.push_back(absl::StrCat(
+        "{\"building\":", JsonEscape(building), ",\"powerW\":", load.power_w,
+        ",\"meters\":", load.meters, ",\"readAtUs\":", load.read_at_us,
+        ",\"readAt\":", JsonEscape(projections::CampusTimeText(load.read_at_us)), "}"));
   }
   return out;
 }

@@ -44,6 +44,8 @@ const std::vector<Entry>& Table() {
        views::Commands},
       {{"devices", {"gateway", "meter"}, true, "gateways and meters online/offline/fault, errors"},
        views::Devices},
+      {{"power", {"building"}, true, "each building's load now (the latest sweep's sum of P)"},
+       views::Power},
       {{"violations", {"room"}, false, "load and malicious-load violations with their evidence"},
        views::Violations},
       {{"alarms", {"all", "format"}, true, "open alarms, most severe first (all: cleared too)"},

@@ -36,6 +36,7 @@ absl::StatusOr<Answer> Commands(const QuerySource& source, const Args& args);
 absl::StatusOr<Answer> Devices(const QuerySource& source, const Args& args);
 absl::StatusOr<Answer> Alarms(const QuerySource& source, const Args& args);
 absl::StatusOr<Answer> Notifications(const QuerySource& source, const Args& args);
+absl::StatusOr<Answer> Power(const QuerySource& source, const Args& args);
 // report_views.cc: `which` is consumption, violations, deposits, refunds,
 // settlement or balances.
 absl::StatusOr<Answer> Report(const QuerySource& source, const std::string& which,

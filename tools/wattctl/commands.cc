@@ -110,26 +110,15 @@ int TlsInit() {
 int KeyRegister() {
   auto public_key = tools::ReadPublicKey(absl::GetFlag(FLAGS_public_key));
   if (!public_key.ok()) return Usage(public_key.status().message());
-  auto role = ledger::ParseRole(absl::GetFlag(FLAGS_role));
-  if (!role.ok()) return Usage(role.status().message());
-  return SignAndSubmit("keys", [&](schema::EventBody::Builder body) {
-    auto registered = body.initKeyRegistered();
-    registered.setPublicKey(AsData(absl::MakeConstSpan(*public_key)));
-    registered.setRole(*role);
-    registered.setHolder(absl::GetFlag(FLAGS_holder));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("key-register",
+                              {{"publicKey", ledger::ToHex(absl::MakeConstSpan(*public_key))},
+                               {"role", absl::GetFlag(FLAGS_role)},
+                               {"holder", absl::GetFlag(FLAGS_holder)}});
 }
 
 int KeyRevoke() {
-  auto key_id = ledger::FixedFromHex<32>(absl::GetFlag(FLAGS_key_id));
-  if (!key_id.ok()) return Usage(absl::StrCat("--key_id: ", key_id.status().message()));
-  return SignAndSubmit("keys", [&](schema::EventBody::Builder body) {
-    auto revoked = body.initKeyRevoked();
-    revoked.setKeyId(AsData(absl::MakeConstSpan(*key_id)));
-    revoked.setReason(absl::GetFlag(FLAGS_reason));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("key-revoke", {{"keyId", absl::GetFlag(FLAGS_key_id)},
+                                             {"reason", absl::GetFlag(FLAGS_reason)}});
 }
 
 int KeyList() {

@@ -21,28 +21,6 @@ using ledger::ToHex;
 
 std::string Json(const std::string& text) { return ledger::JsonEscape(text); }
 
-std::string RoomStream(const std::string& room) { return "room:" + room; }
-
-// "12.5" kWh -> 12500 Wh; "0.5880" CNY/kWh -> 5880 (0.0001 CNY): decimal
-// text to scaled integers, without floating point.
-absl::StatusOr<int64_t> ParseScaled(absl::string_view text, int decimals) {
-  std::vector<std::string> parts = absl::StrSplit(text, '.');
-  if (parts.empty() || parts.size() > 2 || parts[0].empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a decimal number"));
-  }
-  std::string fraction = parts.size() == 2 ? parts[1] : "";
-  if (static_cast<int>(fraction.size()) > decimals) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", text, "' has more than ", decimals, " decimals"));
-  }
-  fraction.append(static_cast<size_t>(decimals) - fraction.size(), '0');
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(parts[0] + fraction, &value) || value < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a decimal number"));
-  }
-  return value;
-}
-
 std::string Fen(int64_t fen) {
   return absl::StrCat(fen < 0 ? "-" : "", std::abs(fen) / 100, ".",
                       absl::StrFormat("%02d", std::abs(fen) % 100));
@@ -61,141 +39,74 @@ AfterSubmit PrintDerived() {
 }  // namespace
 
 int BuildingAdd() {
-  std::string id = absl::GetFlag(FLAGS_id);
-  return SignAndSubmit("building:" + id, [&](schema::EventBody::Builder body) {
-    auto building = body.initBuildingRegistered();
-    building.setBuildingId(id);
-    building.setName(absl::GetFlag(FLAGS_name));
-    building.setCampus(absl::GetFlag(FLAGS_campus));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("building", {{"id", absl::GetFlag(FLAGS_id)},
+                                           {"name", absl::GetFlag(FLAGS_name)},
+                                           {"campus", absl::GetFlag(FLAGS_campus)}});
 }
 
 int GatewayAdd() {
-  std::string id = absl::GetFlag(FLAGS_id);
-  return SignAndSubmit("gateway:" + id, [&](schema::EventBody::Builder body) {
-    auto gateway = body.initGatewayRegistered();
-    gateway.setGatewayId(id);
-    gateway.setAddress(absl::GetFlag(FLAGS_address));
-    gateway.setLocation(absl::GetFlag(FLAGS_location));
-    std::string mode = absl::GetFlag(FLAGS_mode);
-    if (mode != "server" && mode != "client")
-      return absl::InvalidArgumentError("--mode is server or client");
-    gateway.setMode(mode == "server" ? schema::GatewayMode::SERVER : schema::GatewayMode::CLIENT);
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("gateway", {{"id", absl::GetFlag(FLAGS_id)},
+                                          {"address", absl::GetFlag(FLAGS_address)},
+                                          {"location", absl::GetFlag(FLAGS_location)},
+                                          {"mode", absl::GetFlag(FLAGS_mode)}});
 }
 
 int RoomAdd() {
-  std::string id = absl::GetFlag(FLAGS_id);
-  return SignAndSubmit(RoomStream(id), [&](schema::EventBody::Builder body) {
-    auto room = body.initRoomRegistered();
-    room.setRoomId(id);
-    room.setBuildingId(absl::GetFlag(FLAGS_building));
-    room.setFloor(absl::GetFlag(FLAGS_floor));
-    room.setNumber(absl::GetFlag(FLAGS_number));
-    room.setCapacity(absl::GetFlag(FLAGS_capacity));
-    room.setTariffClass(absl::GetFlag(FLAGS_tariff_class));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("room", {{"id", absl::GetFlag(FLAGS_id)},
+                                       {"building", absl::GetFlag(FLAGS_building)},
+                                       {"floor", absl::StrCat(absl::GetFlag(FLAGS_floor))},
+                                       {"number", absl::GetFlag(FLAGS_number)},
+                                       {"capacity", absl::StrCat(absl::GetFlag(FLAGS_capacity))},
+                                       {"tariffClass", absl::GetFlag(FLAGS_tariff_class)}});
 }
 
 int OccupantAssign() {
-  std::string room_id = absl::GetFlag(FLAGS_room);
-  return SignAndSubmit(RoomStream(room_id), [&](schema::EventBody::Builder body) {
-    auto occupant = body.initOccupantAssigned();
-    occupant.setRoomId(room_id);
-    occupant.setPersonId(absl::GetFlag(FLAGS_person));
-    occupant.setName(absl::GetFlag(FLAGS_name));
-    occupant.setIdentityClass(absl::GetFlag(FLAGS_identity));
-    occupant.setCardNo(absl::GetFlag(FLAGS_card));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("occupant-assign", {{"room", absl::GetFlag(FLAGS_room)},
+                                                  {"person", absl::GetFlag(FLAGS_person)},
+                                                  {"name", absl::GetFlag(FLAGS_name)},
+                                                  {"identity", absl::GetFlag(FLAGS_identity)},
+                                                  {"card", absl::GetFlag(FLAGS_card)}});
 }
 
 int OccupantMoveOut() {
-  std::string room_id = absl::GetFlag(FLAGS_room);
-  return SignAndSubmit(RoomStream(room_id), [&](schema::EventBody::Builder body) {
-    auto moved = body.initOccupantMovedOut();
-    moved.setRoomId(room_id);
-    moved.setPersonId(absl::GetFlag(FLAGS_person));
-    moved.setReason(absl::GetFlag(FLAGS_reason));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("occupant-moveout", {{"room", absl::GetFlag(FLAGS_room)},
+                                                   {"person", absl::GetFlag(FLAGS_person)},
+                                                   {"reason", absl::GetFlag(FLAGS_reason)}});
 }
 
 int MeterInstall() {
-  std::string address = absl::GetFlag(FLAGS_address);
-  return SignAndSubmit("meter:" + address, [&](schema::EventBody::Builder body) {
-    auto meter = body.initMeterInstalled();
-    meter.setMeterAddress(address);
-    meter.setGatewayId(absl::GetFlag(FLAGS_gateway));
-    meter.setRoomId(absl::GetFlag(FLAGS_room));
-    meter.setCircuit(static_cast<uint8_t>(absl::GetFlag(FLAGS_circuit)));
-    meter.setInitialReadingWh(absl::GetFlag(FLAGS_initial_wh));
-    meter.setRatedCurrentMa(absl::GetFlag(FLAGS_rated_current_ma));
-    meter.setNominalVoltageDv(absl::GetFlag(FLAGS_voltage_dv));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand(
+      "meter-install", {{"address", absl::GetFlag(FLAGS_address)},
+                        {"gateway", absl::GetFlag(FLAGS_gateway)},
+                        {"room", absl::GetFlag(FLAGS_room)},
+                        {"circuit", absl::StrCat(absl::GetFlag(FLAGS_circuit))},
+                        {"initialWh", absl::StrCat(absl::GetFlag(FLAGS_initial_wh))},
+                        {"ratedCurrentMa", absl::StrCat(absl::GetFlag(FLAGS_rated_current_ma))},
+                        {"voltageDv", absl::StrCat(absl::GetFlag(FLAGS_voltage_dv))}});
 }
 
 int MeterReplace() {
-  std::string old_meter = absl::GetFlag(FLAGS_old_meter);
-  return SignAndSubmit("meter:" + old_meter, [&](schema::EventBody::Builder body) {
-    auto replaced = body.initMeterReplaced();
-    replaced.setOldMeterAddress(old_meter);
-    replaced.setNewMeterAddress(absl::GetFlag(FLAGS_new_meter));
-    replaced.setCircuit(static_cast<uint8_t>(absl::GetFlag(FLAGS_circuit)));
-    replaced.setOldFinalReadingWh(absl::GetFlag(FLAGS_old_final_wh));
-    replaced.setNewInitialReadingWh(absl::GetFlag(FLAGS_new_initial_wh));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand(
+      "meter-replace", {{"oldMeter", absl::GetFlag(FLAGS_old_meter)},
+                        {"newMeter", absl::GetFlag(FLAGS_new_meter)},
+                        {"circuit", absl::StrCat(absl::GetFlag(FLAGS_circuit))},
+                        {"oldFinalWh", absl::StrCat(absl::GetFlag(FLAGS_old_final_wh))},
+                        {"newInitialWh", absl::StrCat(absl::GetFlag(FLAGS_new_initial_wh))}});
 }
 
 int TariffSet() {
-  std::string identity = absl::GetFlag(FLAGS_identity);
-  return SignAndSubmit("tariff:" + identity, [&](schema::EventBody::Builder body) {
-    auto tariff = body.initTariffSet();
-    tariff.setIdentityClass(identity);
-    std::string from = absl::GetFlag(FLAGS_effective_from);
-    if (from == "now") {
-      tariff.setEffectiveFromUs(body.getIssuedAtUs());
-    } else {
-      absl::Time time;
-      std::string error;
-      if (!absl::ParseTime(absl::RFC3339_full, from, &time, &error)) {
-        return absl::InvalidArgumentError(absl::StrCat("--effective_from: ", error));
-      }
-      tariff.setEffectiveFromUs(absl::ToUnixMicros(time));
-    }
-    std::vector<std::string> tiers =
-        absl::StrSplit(absl::GetFlag(FLAGS_tiers), ',', absl::SkipEmpty());
-    if (tiers.empty())
-      return absl::InvalidArgumentError("--tiers upto_kwh:price_cny,...,0:price_cny");
-    auto list = tariff.initTiers(static_cast<unsigned>(tiers.size()));
-    for (size_t i = 0; i < tiers.size(); ++i) {
-      std::vector<std::string> parts = absl::StrSplit(tiers[i], ':');
-      if (parts.size() != 2)
-        return absl::InvalidArgumentError(absl::StrCat("tier '", tiers[i], "' is not upto:price"));
-      WL_ASSIGN_OR_RETURN(int64_t upto_wh, ParseScaled(parts[0], 3));
-      WL_ASSIGN_OR_RETURN(int64_t price, ParseScaled(parts[1], 4));
-      list[i].setUptoWh(upto_wh);
-      list[i].setPricePerKwh(price);
-    }
-    tariff.setAllowanceWhPerYear(
-        static_cast<int64_t>(absl::GetFlag(FLAGS_allowance_kwh_per_year) * 1000 + 0.5));
-    return absl::OkStatus();
-  });
+  // The allowance flag is a double; the builder takes its exact decimal text.
+  std::string allowance = absl::StrFormat("%.3f", absl::GetFlag(FLAGS_allowance_kwh_per_year));
+  return SignAndSubmitCommand("tariff", {{"identity", absl::GetFlag(FLAGS_identity)},
+                                         {"tiers", absl::GetFlag(FLAGS_tiers)},
+                                         {"allowanceKwhPerYear", allowance},
+                                         {"effectiveFrom", absl::GetFlag(FLAGS_effective_from)}});
 }
 
 int OverdraftSet() {
-  std::string room_id = absl::GetFlag(FLAGS_room);
-  return SignAndSubmit(RoomStream(room_id), [&](schema::EventBody::Builder body) {
-    auto limit = body.initOverdraftLimitSet();
-    limit.setRoomId(room_id);
-    limit.setLimitFen(absl::GetFlag(FLAGS_limit_fen));
-    return absl::OkStatus();
-  });
+  return SignAndSubmitCommand("overdraft",
+                              {{"room", absl::GetFlag(FLAGS_room)},
+                               {"limitFen", absl::StrCat(absl::GetFlag(FLAGS_limit_fen))}});
 }
 
 int Deposit() {
@@ -239,18 +150,12 @@ int Refund() {
 }
 
 int Exchange() {
-  std::string from = absl::GetFlag(FLAGS_room);
-  return SignAndSubmit(
-      RoomStream(from),
-      [&](schema::EventBody::Builder body) {
-        auto exchange = body.initRoomExchanged();
-        exchange.setPersonId(absl::GetFlag(FLAGS_person));
-        exchange.setFromRoomId(from);
-        exchange.setToRoomId(absl::GetFlag(FLAGS_to));
-        exchange.setSwapPersonId(absl::GetFlag(FLAGS_swap_person));
-        return absl::OkStatus();
-      },
-      PrintDerived());
+  return SignAndSubmitCommand("exchange",
+                              {{"person", absl::GetFlag(FLAGS_person)},
+                               {"room", absl::GetFlag(FLAGS_room)},
+                               {"to", absl::GetFlag(FLAGS_to)},
+                               {"swapPerson", absl::GetFlag(FLAGS_swap_person)}},
+                              PrintDerived());
 }
 
 // Readings by hand (an engineer reading meters on site, or a test): a CSV of

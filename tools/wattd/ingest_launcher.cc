@@ -47,6 +47,7 @@ void IngestLauncher::Run() {
           return;
         }
         service_ = std::move(*service);
+        stats_.store(&service_->stats(), std::memory_order_release);
         std::string listen = options_.collector_listen;
         if (!listen.empty()) {
           listen =

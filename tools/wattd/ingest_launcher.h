@@ -5,6 +5,7 @@
 // looks every half second until then, logging once what it waits for.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,9 @@ class IngestLauncher {
                  std::string passphrase_file, ingest::IngestOptions options);
   ~IngestLauncher();  // stops the service (before the ledger stops)
 
+  // The running service's counters; null until it has started.
+  const ingest::IngestStats* stats() const { return stats_.load(std::memory_order_acquire); }
+
  private:
   void Run();
 
@@ -30,6 +34,7 @@ class IngestLauncher {
   ingest::IngestOptions options_;
   absl::Notification stop_;
   std::unique_ptr<ingest::IngestService> service_;  // written by the thread, read after join
+  std::atomic<const ingest::IngestStats*> stats_{nullptr};
   std::thread thread_;
 };
 

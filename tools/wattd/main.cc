@@ -76,6 +76,9 @@ ABSL_FLAG(int32_t, http_idle_minutes, 30, "a web session unused this long is log
 ABSL_FLAG(std::string, http_tls_cert, "",
           "PEM certificate of the --http_listen endpoint (HTTPS with HSTS); empty: plain HTTP");
 ABSL_FLAG(std::string, http_tls_key, "", "PEM private key of --http_tls_cert");
+ABSL_FLAG(std::string, web_root, WL_WEB_ROOT,
+          "the web console's built assets (api/web/dist, made by tools/build-web.sh); empty: "
+          "the API only");
 ABSL_FLAG(uint32_t, notify_max_attempts, 8,
           "attempts per notification before it is recorded failed (backoff 1 s doubling to 60 s)");
 
@@ -249,7 +252,18 @@ int Run() {
                            .users = web_users.get(),
                            .sessions = &web_sessions,
                            .limiter = &web_limiter,
-                           .over_tls = !absl::GetFlag(FLAGS_http_tls_cert).empty()};
+                           .over_tls = !absl::GetFlag(FLAGS_http_tls_cert).empty(),
+                           .web_root = absl::GetFlag(FLAGS_web_root),
+                           .append_metrics = [&ingest](std::string& out) {
+                             if (ingest == nullptr) return;
+                             const ingest::IngestStats* stats = ingest->stats();
+                             if (stats != nullptr) ingest::AppendPrometheus(*stats, out);
+                           }};
+    if (!web_api.web_root.empty() && !std::filesystem::exists(web_api.web_root + "/index.html")) {
+      LogEvent("warning", "web_console_missing",
+               {{"web_root", web_api.web_root},
+                {"hint", "tools/build-web.sh builds it; the API is served without it"}});
+    }
     auto started = http::HttpServer::Start(
         web_api, http::HttpServerOptions{
                      .listen = absl::GetFlag(FLAGS_http_listen),

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -54,7 +55,12 @@ struct Fixture {
                  .users = users.get(),
                  .sessions = &sessions,
                  .limiter = &limiter,
-                 .scratch_dir = dir};
+                 .scratch_dir = dir,
+                 .web_root = dir + "/web"};
+    // A console build to serve, and a file beside it that must never be.
+    std::filesystem::create_directories(dir + "/web");
+    std::ofstream(dir + "/web/index.html") << "<!doctype html>";
+    std::ofstream(dir + "/secret.js") << "never served";
   }
 
   projections::Domain domain;
@@ -90,6 +96,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (response.result_int() >= 500 && response.result_int() != 501) {
     std::fprintf(stderr, "server error %u for %s: %s\n", response.result_int(),
                  std::string(request.target()).c_str(), response.body().c_str());
+    abort();
+  }
+  if (response.body().find("never served") != std::string::npos) {
+    std::fprintf(stderr, "a file outside the web root for %s\n",
+                 std::string(request.target()).c_str());
     abort();
   }
   return 0;
