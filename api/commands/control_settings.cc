@@ -109,17 +109,12 @@ absl::Status FillWhitelist(const std::string& text, schema::ControlPolicy::Build
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::Status BuildMeterParams(const Args& args, schema::EventBody::Builder body) {
+// An operator's command for one meter circuit: meter, circuit, room, reason.
+absl::StatusOr<schema::ControlCommanded::Builder> OperatorCommand(const Args& args,
+                                                                  schema::EventBody::Builder body) {
   WL_ASSIGN_OR_RETURN(std::string meter, Required(args, "meter"));
   WL_ASSIGN_OR_RETURN(std::string reason, Required(args, "reason"));
   WL_ASSIGN_OR_RETURN(uint32_t circuit, Number<uint32_t>(args, "circuit", 1, 1, 4));
-  WL_ASSIGN_OR_RETURN(int32_t load_limit, Number<int32_t>(args, "loadLimitW", 0, 0));
-  WL_ASSIGN_OR_RETURN(int32_t step, Number<int32_t>(args, "maliciousStepW", 0, 0));
-  WL_ASSIGN_OR_RETURN(int32_t pf, Number<int32_t>(args, "maliciousPfMilli", 950, 0, 1000));
-  WL_ASSIGN_OR_RETURN(int32_t recovery, Number<int32_t>(args, "recoveryMinutes", 0, 0, 255));
-  WL_ASSIGN_OR_RETURN(int64_t overdraft, Number<int64_t>(args, "overdraftFen", 0, 0));
   body.setStream(absl::StrCat("meter:", meter));
   auto command = body.initControlCommanded();
   command.setMeterAddress(meter);
@@ -127,6 +122,35 @@ absl::Status BuildMeterParams(const Args& args, schema::EventBody::Builder body)
   command.setRoomId(Arg(args, "room"));
   command.setReason(reason);
   command.setOrigin("operator");
+  return command;
+}
+
+}  // namespace
+
+absl::Status BuildRelayCommand(const Args& args, schema::EventBody::Builder body) {
+  static const std::map<std::string, schema::RelayAction> kActions = {
+      {"trip", schema::RelayAction::TRIP},
+      {"close-permit", schema::RelayAction::CLOSE_PERMIT},
+      {"close-direct", schema::RelayAction::CLOSE_DIRECT},
+      {"keep-power", schema::RelayAction::KEEP_POWER},
+      {"keep-power-clear", schema::RelayAction::KEEP_POWER_CLEAR}};
+  auto action = kActions.find(Arg(args, "action"));
+  if (action == kActions.end()) {
+    return absl::InvalidArgumentError(
+        "action is trip, close-permit, close-direct, keep-power or keep-power-clear");
+  }
+  WL_ASSIGN_OR_RETURN(auto command, OperatorCommand(args, body));
+  command.setRelay(action->second);
+  return absl::OkStatus();
+}
+
+absl::Status BuildMeterParams(const Args& args, schema::EventBody::Builder body) {
+  WL_ASSIGN_OR_RETURN(int32_t load_limit, Number<int32_t>(args, "loadLimitW", 0, 0));
+  WL_ASSIGN_OR_RETURN(int32_t step, Number<int32_t>(args, "maliciousStepW", 0, 0));
+  WL_ASSIGN_OR_RETURN(int32_t pf, Number<int32_t>(args, "maliciousPfMilli", 950, 0, 1000));
+  WL_ASSIGN_OR_RETURN(int32_t recovery, Number<int32_t>(args, "recoveryMinutes", 0, 0, 255));
+  WL_ASSIGN_OR_RETURN(int64_t overdraft, Number<int64_t>(args, "overdraftFen", 0, 0));
+  WL_ASSIGN_OR_RETURN(auto command, OperatorCommand(args, body));
   auto parameters = command.initParameters();
   parameters.setLoadLimitW(load_limit);
   parameters.setMaliciousStepW(step);

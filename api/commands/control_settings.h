@@ -1,6 +1,6 @@
-// The control settings an operator signs, built from named text arguments
-// (wattctl's flags, the console's form): parameters delivered to one meter
-// (ControlCommanded.parameters) and a control policy for the campus, a
+// The control commands an operator signs, built from named text arguments
+// (wattctl's flags, the console's form): a relay command and parameters for
+// one meter circuit (ControlCommanded) and a control policy for the campus, a
 // building or a room (ControlPolicySet). Texts use wattctl's notation:
 //   workday, holiday  "hh:mm,on|off|night[,W];..." (at most 8 periods)
 //   noCut             "label,hh:mm-hh:mm[,YYYY-MM-DD..YYYY-MM-DD];..."
@@ -16,6 +16,11 @@
 #include "ledger/schema/event.capnp.h"
 
 namespace wattledger::commands {
+
+// meter, circuit (1-4), room, action (trip|close-permit|close-direct|
+// keep-power|keep-power-clear), reason.
+absl::Status BuildRelayCommand(const std::map<std::string, std::string>& args,
+                               schema::EventBody::Builder body);
 
 // meter, circuit, room, reason, loadLimitW, maliciousStepW, maliciousPfMilli,
 // recoveryMinutes, overdraftFen, workday, holiday.

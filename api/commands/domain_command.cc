@@ -72,33 +72,6 @@ absl::Status Refund(const Args& args, schema::EventBody::Builder body) {
   return absl::OkStatus();
 }
 
-absl::Status Control(const Args& args, schema::EventBody::Builder body) {
-  WL_ASSIGN_OR_RETURN(std::string meter, Required(args, "meter"));
-  WL_ASSIGN_OR_RETURN(std::string reason, Required(args, "reason"));
-  WL_ASSIGN_OR_RETURN(uint32_t circuit, Number<uint32_t>(args, "circuit", 1));
-  if (circuit < 1 || circuit > 4) return absl::InvalidArgumentError("circuit is 1 to 4");
-  static const std::map<std::string, schema::RelayAction> kActions = {
-      {"trip", schema::RelayAction::TRIP},
-      {"close-permit", schema::RelayAction::CLOSE_PERMIT},
-      {"close-direct", schema::RelayAction::CLOSE_DIRECT},
-      {"keep-power", schema::RelayAction::KEEP_POWER},
-      {"keep-power-clear", schema::RelayAction::KEEP_POWER_CLEAR}};
-  auto action = kActions.find(Arg(args, "action"));
-  if (action == kActions.end()) {
-    return absl::InvalidArgumentError(
-        "action is trip, close-permit, close-direct, keep-power or keep-power-clear");
-  }
-  body.setStream(absl::StrCat("meter:", meter));
-  auto command = body.initControlCommanded();
-  command.setMeterAddress(meter);
-  command.setCircuit(static_cast<uint8_t>(circuit));
-  command.setRoomId(Arg(args, "room"));
-  command.setReason(reason);
-  command.setOrigin("operator");
-  command.setRelay(action->second);
-  return absl::OkStatus();
-}
-
 // The raw 32-byte Ed25519 public key, given as 64 hex digits or base64.
 absl::StatusOr<std::string> RawPublicKey(const std::string& text) {
   std::string raw;
@@ -154,7 +127,7 @@ const std::vector<Entry>& Table() {
       {{"control",
         {"meter", "circuit", "room", "action", "reason"},
         "an operator's relay command for one meter circuit"},
-       Control},
+       BuildRelayCommand},
       {{"params",
         {"meter", "circuit", "room", "reason", "loadLimitW", "maliciousStepW", "maliciousPfMilli",
          "recoveryMinutes", "overdraftFen", "workday", "holiday"},

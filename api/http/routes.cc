@@ -80,16 +80,41 @@ std::string OwnRoom(const Call& call) {
   return call.api.domain->campus().RoomOf(call.user->person_id);
 }
 
-// A query about the room in the path; a student asking about another room
+// A handler for the room in the path; a student asking about another room
 // is told it does not exist, exactly as for a room that does not.
-Handler RoomQuery(std::string name) {
-  return [name = std::move(name)](Call& call) {
+Handler ForRoom(std::function<Response(Call&, const std::string& room)> handler) {
+  return [handler = std::move(handler)](Call& call) {
     std::string room = Param(call.path, "id");
-    if (call.session->role == WebRole::kStudent && room != OwnRoom(call)) {
+    if ((call.session->role == WebRole::kStudent && room != OwnRoom(call)) ||
+        !call.api.domain->campus().FindRoom(room).has_value()) {
       return ErrorResponse(absl::NotFoundError(absl::StrCat("no room ", room)));
     }
-    return QueryResponse(call, query::Query{.name = name, .args = {{"room", room}}});
+    return handler(call, room);
   };
+}
+
+Handler RoomQuery(std::string name) {
+  return ForRoom([name = std::move(name)](Call& call, const std::string& room) {
+    return QueryResponse(call, query::Query{.name = name, .args = {{"room", room}}});
+  });
+}
+
+// The consumption report's lines for one room.
+Response RoomConsumption(Call& call, const std::string& room) {
+  query::Query q{.name = "report.consumption", .args = {{"by", "room"}}};
+  std::string period = Param(call.query, "period");
+  q.args["period"] = period.empty() ? "month" : period;
+  Response all = QueryResponse(call, std::move(q));
+  if (all.result() != status::ok) return all;
+  nlohmann::json items = nlohmann::json::array();
+  nlohmann::json parsed = nlohmann::json::parse(all.body(), nullptr, false);
+  if (parsed.is_object() && parsed["items"].is_array()) {
+    for (const auto& item : parsed["items"]) {
+      if (item.is_object() && item.value("roomId", "") == room) items.push_back(item);
+    }
+  }
+  return JsonResponse(status::ok, nlohmann::json{{"items", items}}.dump(
+                                      -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::string SessionJson(const WebSession& session, const std::optional<WebUser>& user) {
@@ -462,38 +487,10 @@ const std::vector<Route>& Routes() {
        Query("devices", {"gateway", "meter"})},
       {{verb::get, "/api/rooms/{id}/events", kStaff | kStudent,
         "a room's own events, newest first, with what checks them"},
-       [](Call& call) {
-         std::string room = Param(call.path, "id");
-         if ((call.session->role == WebRole::kStudent && room != OwnRoom(call)) ||
-             !call.api.domain->campus().FindRoom(room).has_value()) {
-           return ErrorResponse(absl::NotFoundError(absl::StrCat("no room ", room)));
-         }
-         return RoomEvents(call, room);
-       }},
+       ForRoom(RoomEvents)},
       {{verb::get, "/api/rooms/{id}/consumption", kStaff | kStudent,
         "a room's energy and money per month (or ?period=quarter|year)"},
-       [](Call& call) {
-         std::string room = Param(call.path, "id");
-         if ((call.session->role == WebRole::kStudent && room != OwnRoom(call)) ||
-             !call.api.domain->campus().FindRoom(room).has_value()) {
-           return ErrorResponse(absl::NotFoundError(absl::StrCat("no room ", room)));
-         }
-         query::Query q{.name = "report.consumption", .args = {{"by", "room"}}};
-         std::string period = Param(call.query, "period");
-         q.args["period"] = period.empty() ? "month" : period;
-         Response all = QueryResponse(call, std::move(q));
-         if (all.result() != status::ok) return all;
-         nlohmann::json items = nlohmann::json::array();
-         nlohmann::json parsed = nlohmann::json::parse(all.body(), nullptr, false);
-         if (parsed.is_object() && parsed["items"].is_array()) {
-           for (const auto& item : parsed["items"]) {
-             if (item.is_object() && item.value("roomId", "") == room) items.push_back(item);
-           }
-         }
-         return JsonResponse(status::ok,
-                             nlohmann::json{{"items", items}}.dump(
-                                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
-       }},
+       ForRoom(RoomConsumption)},
       {{verb::get, "/api/power", kSupervisors, "each building's load now"},
        Query("power", {"building"})},
       {{verb::get, "/api/events", kSupervisors,

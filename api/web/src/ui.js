@@ -67,3 +67,20 @@ export function campusTime(us) {
   if (!us) return '';
   return new Date(Number(us) / 1000 + 8 * 3600e3).toISOString().replace('T', ' ').slice(0, 19);
 }
+
+// A form of `fields` that runs `onSubmit(values)` and shows what it returns
+// (text, or a node such as a receipt) or the error it throws, below itself.
+export function actionForm(id, fields, onSubmit, button = t('send')) {
+  const out = h('div', { class: 'out' });
+  const form = h('form', { id, class: 'grid' }, fields, h('button', { type: 'submit' }, button), out);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const shown = await onSubmit(formValues(form));
+      if (shown instanceof Node) out.replaceChildren(shown); else message(out, shown);
+    } catch (error) {
+      message(out, error.message, true);
+    }
+  });
+  return form;
+}

@@ -51,6 +51,14 @@ async function login(page, username, password) {
   await page.waitForSelector('nav');
 }
 
+// Logs in as a staff member and imports their key into this browser.
+async function loginWithKey(page, username, keyName) {
+  await login(page, username, `${username}-password`);
+  await page.goto(`${campus.url}/#/key`);
+  await page.setInputFiles('#key-file', campus.key(keyName));
+  await page.waitForSelector('#key-state:has-text("Key kept in this browser")');
+}
+
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
 async function eventually(what, check, ms = 30000) {
@@ -134,10 +142,7 @@ test('the first admin logs in with the printed password and sees the simulated b
 
 test('a cashier imports their key, takes a deposit and prints its receipt', async () => {
   const page = await newPage();
-  await login(page, 'cashier1', 'cashier1-password');
-  await page.goto(`${campus.url}/#/key`);
-  await page.setInputFiles('#key-file', campus.key('cashier'));
-  await page.waitForSelector('#key-state:has-text("Key kept in this browser")');
+  await loginWithKey(page, 'cashier1', 'cashier');
   const state = await page.textContent('#key-state');
   const [kept, named] = state.match(/[0-9a-f]{64}/g);
   assert.equal(kept, named, 'the imported key is the one the account names');
@@ -174,10 +179,7 @@ test('a cashier imports their key, takes a deposit and prints its receipt', asyn
 
 test('an operator cuts a room off and the simulated meter opens its relay', async () => {
   const page = await newPage();
-  await login(page, 'operator1', 'operator1-password');
-  await page.goto(`${campus.url}/#/key`);
-  await page.setInputFiles('#key-file', campus.key('operator'));
-  await page.waitForSelector('#key-state:has-text("Key kept in this browser")');
+  await loginWithKey(page, 'operator1', 'operator');
   await page.goto(`${campus.url}/#/control`);
   await page.fill('#relay-form input[name=meter]', '000000010002');
   await page.fill('#relay-form input[name=room]', 'B01-102');

@@ -2,7 +2,7 @@
 // occupants moving in, out and between rooms, meters installed and replaced,
 // tariffs and overdraft limits. Each form is one signed command
 // (api/commands/campus_commands.h), signed here with the person's own key.
-import { h, section, field, formValues, message } from '../ui.js';
+import { section, field, actionForm } from '../ui.js';
 import { t } from '../i18n.js';
 import { signAndSubmit } from '../signing.js';
 
@@ -28,19 +28,12 @@ const FORMS = [
 
 export async function campusPage({ session, main }) {
   for (const [command, title, fields] of FORMS) {
-    const out = h('div', { class: 'out' });
-    const form = h('form', { id: `${command}-form`, class: 'grid' },
+    const form = actionForm(`${command}-form`,
       fields.map(([name, label, attrs]) => field(label, { name, ...(attrs || {}) })),
-      h('button', { type: 'submit' }, t('send')), out);
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      try {
-        const done = await signAndSubmit(session.user, command, formValues(form));
-        message(out, `${t('ok')}: seq ${done.seq}${done.derived ? ` (+${done.derived})` : ''}`);
-      } catch (error) {
-        message(out, error.message, true);
-      }
-    });
+      async (args) => {
+        const done = await signAndSubmit(session.user, command, args);
+        return `${t('ok')}: seq ${done.seq}${done.derived ? ` (+${done.derived})` : ''}`;
+      });
     main.append(section(t(title), form));
   }
 }

@@ -3,7 +3,7 @@
 // them, so anyone can look the deposit up in the log), a reversal, and a
 // refund to a leaving occupant.
 import QRCode from 'qrcode';
-import { h, section, field, formValues, message, yuan, campusTime } from '../ui.js';
+import { h, section, field, actionForm, yuan, campusTime } from '../ui.js';
 import { t } from '../i18n.js';
 import { signAndSubmit } from '../signing.js';
 
@@ -24,24 +24,9 @@ async function receipt(done, args) {
     h('p', { class: 'no-print' }, h('button', { id: 'print', onclick: () => window.print() }, t('print'))));
 }
 
-function form(id, fields, onSubmit) {
-  const out = h('div', { class: 'out' });
-  const el = h('form', { id, class: 'grid' }, fields, h('button', { type: 'submit' }, t('send')), out);
-  el.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    try {
-      const shown = await onSubmit(formValues(el));
-      if (shown instanceof Node) out.replaceChildren(shown); else message(out, shown);
-    } catch (error) {
-      message(out, error.message, true);
-    }
-  });
-  return el;
-}
-
 export async function cashierPage({ session, main }) {
   const user = session.user;
-  const deposit = form('deposit-form', [
+  const deposit = actionForm('deposit-form', [
     field('room', { name: 'room', required: true, placeholder: 'B01-101' }),
     field('amountYuan', { name: 'amountYuan', type: 'number', min: '0.01', step: '0.01', required: true }),
     field('cardNo', { name: 'cardNo' }),
@@ -51,11 +36,11 @@ export async function cashierPage({ session, main }) {
     const done = await signAndSubmit(user, 'deposit', { ...args, amountFen, channel: 'counter' });
     return receipt(done, args);
   });
-  const reverse = form('reverse-form', [
+  const reverse = actionForm('reverse-form', [
     field('depositSeq', { name: 'seq', type: 'number', min: 1, required: true }),
     field('reason', { name: 'reason', required: true }),
   ], async (args) => `${t('ok')}: seq ${(await signAndSubmit(user, 'reverse', args)).seq}`);
-  const refund = form('refund-form', [
+  const refund = actionForm('refund-form', [
     field('room', { name: 'room', required: true }), field('person', { name: 'person', required: true }),
     field('reason', { name: 'reason', placeholder: 'graduation | transfer | other' }),
   ], async (args) => `${t('ok')}: seq ${(await signAndSubmit(user, 'refund', args)).seq}`);

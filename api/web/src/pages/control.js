@@ -4,27 +4,13 @@
 // (no-cut windows, whitelists, escalation); and what is pending or failed.
 // Every change is signed here with the operator's own key.
 import { get } from '../api.js';
-import { h, section, table, field, select, formValues, message } from '../ui.js';
+import { h, section, table, field, select, actionForm } from '../ui.js';
 import { t } from '../i18n.js';
 import { signAndSubmit } from '../signing.js';
 
-function form(id, fields, onSubmit, button = t('send')) {
-  const out = h('div', { class: 'out' });
-  const el = h('form', { id, class: 'grid' }, fields, h('button', { type: 'submit' }, button), out);
-  el.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    try {
-      message(out, await onSubmit(formValues(el), e.submitter));
-    } catch (error) {
-      message(out, error.message, true);
-    }
-  });
-  return el;
-}
-
 export async function controlPage({ session, main }) {
   const user = session.user;
-  const relay = form('relay-form', [
+  const relay = actionForm('relay-form', [
     field('meter', { name: 'meter', required: true, placeholder: '000000010001' }),
     field('circuit', { name: 'circuit', value: '1' }),
     field('room', { name: 'room' }),
@@ -36,7 +22,7 @@ export async function controlPage({ session, main }) {
     const done = await signAndSubmit(user, 'control', args);
     return `${t('ok')}: seq ${done.seq}`;
   });
-  const params = form('params-form', [
+  const params = actionForm('params-form', [
     field('meter', { name: 'meter', required: true }), field('reason', { name: 'reason', required: true }),
     field('loadLimitW', { name: 'loadLimitW', type: 'number', min: 0 }),
     field('maliciousStepW', { name: 'maliciousStepW', type: 'number', min: 0 }),
@@ -45,7 +31,7 @@ export async function controlPage({ session, main }) {
     field('workday', { name: 'workday', placeholder: '00:00,night,300;07:00,on' }),
     field('holiday', { name: 'holiday' }),
   ], async (args) => `${t('ok')}: seq ${(await signAndSubmit(user, 'params', args)).seq}`);
-  const policy = form('policy-form', [
+  const policy = actionForm('policy-form', [
     field('scope', { name: 'scope', required: true, placeholder: 'campus | building:B01 | room:B01-101' }),
     field('reason', { name: 'reason', required: true }),
     field('loadLimitW', { name: 'loadLimitW', type: 'number', min: 0 }),
