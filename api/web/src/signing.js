@@ -61,6 +61,20 @@ export async function importKey(user, pemText) {
   return keyId;
 }
 
+// A new key made in this browser for `user`: kept like an imported one, and
+// returned once as PKCS#8 PEM for its holder to save (the only copy outside
+// this browser) with its public key for an admin to register.
+export async function generateKey(user) {
+  const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);
+  const der = new Uint8Array(await crypto.subtle.exportKey('pkcs8', pair.privateKey));
+  const lines = toBase64(der).match(/.{1,64}/g).join('\n');
+  const pem = `-----BEGIN PRIVATE KEY-----\n${lines}\n-----END PRIVATE KEY-----\n`;
+  const keyId = await importKey(user, pem);
+  der.fill(0);
+  const publicKey = hex(await crypto.subtle.exportKey('raw', pair.publicKey));
+  return { pem, keyId, publicKey };
+}
+
 export const storedKey = (user) => withStore('readonly', (store) => store.get(user));
 export const forgetKey = (user) => withStore('readwrite', (store) => store.delete(user));
 

@@ -213,6 +213,55 @@ test('an operator cuts a room off and the simulated meter opens its relay', asyn
   await page.context().close();
 });
 
+test('a new operator is onboarded in the browser alone: own key made there, registered by the admin', async () => {
+  const admin = await newPage();
+  await login(admin, 'admin', campus.adminPassword);
+  await admin.goto(`${campus.url}/#/key`);
+  await admin.setInputFiles('#key-file', campus.key('admin'));
+  await admin.waitForSelector('#key-state:has-text("Key kept in this browser")');
+  await admin.goto(`${campus.url}/#/users`);
+  await admin.fill('#user-form input[name=name]', 'operator2');
+  await admin.selectOption('#user-form select[name=role]', 'operator');
+  await admin.fill('#user-form input[name=password]', 'operator2-password');
+  await admin.click('#user-form button[type=submit]');
+  await admin.waitForSelector('#accounts tr[data-user=operator2]');
+
+  const op = await newPage();
+  await login(op, 'operator2', 'operator2-password');
+  await op.goto(`${campus.url}/#/key`);
+  await op.click('#generate-key');
+  await op.waitForSelector('#new-public-key');
+  const publicKey = (await op.textContent('#new-public-key')).trim();
+  assert.match(publicKey, /^[0-9a-f]{64}$/);
+  const [saved] = await Promise.all([op.waitForEvent('download'), op.click('#save-key')]);
+  assert.match(readFileSync(await saved.path(), 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+
+  await admin.fill('#key-form textarea[name=publicKey]', publicKey);
+  await admin.selectOption('#key-form select[name=role]', 'operator');
+  await admin.fill('#key-form input[name=holder]', 'Operator Two');
+  await admin.click('#key-form button[type=submit]');
+  await admin.waitForSelector('#keys td:has-text("Operator Two")');
+  const choice = 'tr[data-user=operator2] select[name=keyId]';
+  const keyId = await admin.$eval(choice, (s) => [...s.options].find((o) => o.textContent.startsWith('Operator Two')).value);
+  await admin.selectOption(choice, keyId);
+  await admin.waitForFunction((id) => document.querySelector('tr[data-user=operator2] select[name=keyId]')?.value === id, keyId);
+  await shot(admin, '12-onboarding');
+
+  await op.reload();
+  await op.waitForSelector('#key-state');
+  const [kept, named] = (await op.textContent('#key-state')).match(/[0-9a-f]{64}/g);
+  assert.equal(kept, named);
+  await op.goto(`${campus.url}/#/control`);
+  await op.fill('#relay-form input[name=meter]', '000000010003');
+  await op.fill('#relay-form input[name=reason]', 'exam night');
+  await op.selectOption('#relay-form select[name=action]', 'keep-power');
+  await op.click('#relay-form button[type=submit]');
+  await op.waitForSelector('#relay-form .msg');
+  assert.match(await op.textContent('#relay-form .msg'), /seq \d+/);
+  await admin.context().close();
+  await op.context().close();
+});
+
 test('a report has a chart and its CSV downloads; the audit verifies the log in the browser', async () => {
   const page = await newPage('zh');
   await login(page, 'admin', campus.adminPassword);

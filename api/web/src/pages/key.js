@@ -4,7 +4,7 @@
 import { post } from '../api.js';
 import { h, section, field, message } from '../ui.js';
 import { t } from '../i18n.js';
-import { importKey, storedKey, forgetKey } from '../signing.js';
+import { importKey, storedKey, forgetKey, generateKey } from '../signing.js';
 
 export async function keyPage({ session, main }) {
   const out = h('div', { class: 'out' });
@@ -24,6 +24,22 @@ export async function keyPage({ session, main }) {
       message(out, error.message, true);
     }
   });
+  // A key made here: its PEM is offered once as a download, its public key
+  // is shown for an admin to register (Users & keys) and name on the account.
+  const generate = h('button', { id: 'generate-key', onclick: async () => {
+    try {
+      const made = await generateKey(session.user);
+      const url = URL.createObjectURL(new Blob([made.pem], { type: 'application/x-pem-file' }));
+      main.replaceChildren();
+      await keyPage({ session, main });
+      main.querySelector('#key-state').after(h('div', { class: 'msg ok', id: 'new-key' },
+        h('p', {}, `${t('publicKey')}: `, h('code', { id: 'new-public-key' }, made.publicKey)),
+        h('p', {}, t('newKeyHint')),
+        h('a', { href: url, download: `${session.user}.pem`, class: 'button', id: 'save-key' }, t('saveKey'))));
+    } catch (error) {
+      message(out, error.message, true);
+    }
+  } }, t('generateKey'));
   const password = h('form', { id: 'password-form', class: 'grid' },
     field('currentPassword', { name: 'current', type: 'password', required: true, autocomplete: 'current-password' }),
     field('newPassword', { name: 'password', type: 'password', minlength: 8, required: true, autocomplete: 'new-password' }),
@@ -40,6 +56,7 @@ export async function keyPage({ session, main }) {
   });
   main.append(
     section(t('myKey'), state, h('label', { class: 'field' }, h('span', {}, t('importKey')), file),
+      h('p', {}, generate),
       stored ? h('button', { onclick: async () => { await forgetKey(session.user); main.replaceChildren(); await keyPage({ session, main }); } }, t('forget')) : '',
       out),
     section(t('changePassword'), password));

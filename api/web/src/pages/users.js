@@ -7,7 +7,7 @@ import { t } from '../i18n.js';
 import { signAndSubmit, fromBase64, hex } from '../signing.js';
 
 const ROLES = ['admin', 'operator', 'cashier', 'auditor', 'student'];
-const KEY_ROLES = ['admin', 'operator', 'cashier', 'auditor', 'ingest', 'cardCenter'];
+const KEY_ROLES = ['admin', 'operator', 'cashier', 'auditor', 'ingest', 'card-center'];
 
 // A public key as 64 hex digits, from hex or an SPKI PEM (the .pub file).
 function publicKeyHex(text) {
@@ -23,9 +23,16 @@ export async function usersPage({ session, main }) {
   const act = (action) => async () => {
     try { await action(); await reload(); } catch (error) { message(out, error.message, true); }
   };
+  // Which registered key a staff account signs with, changed in place.
+  const keyChoice = (u) => {
+    const choice = select('keyId', [['', '—'], ...keys.items.filter((k) => !k.revoked && k.role !== 'ledger')
+      .map((k) => [k.keyId, `${k.holder} (${k.role}) ${k.keyId.slice(0, 8)}`])], u.keyId);
+    choice.addEventListener('change', act(() => post(`/api/users/${encodeURIComponent(u.name)}`, { keyId: choice.value })));
+    return choice;
+  };
   const accountRows = users.items.map((u) => h('tr', { 'data-user': u.name },
     h('td', {}, u.name), h('td', {}, u.role), h('td', {}, u.displayName),
-    h('td', {}, h('code', {}, (u.keyId || u.personId || '').slice(0, 16))),
+    h('td', {}, u.role === 'student' ? u.personId : keyChoice(u)),
     h('td', {}, u.disabled ? t('disable') : ''),
     h('td', {},
       u.name === session.user ? '' : h('button', { class: 'small', onclick: act(() => post(`/api/users/${encodeURIComponent(u.name)}`, { disabled: !u.disabled })) },
@@ -39,7 +46,7 @@ export async function usersPage({ session, main }) {
     h('label', { class: 'field' }, h('span', {}, t('role')), select('role', ROLES.map((r) => [r, r]), 'operator')),
     field('displayName', { name: 'displayName' }),
     field('password', { name: 'password', type: 'password', minlength: 8, required: true }),
-    h('label', { class: 'field' }, h('span', {}, t('keyId')), select('keyId', [['', '—'], ...keys.items.filter((k) => !k.revoked).map((k) => [k.keyId, `${k.holder} (${k.role}) ${k.keyId.slice(0, 8)}`])], '')),
+    h('label', { class: 'field' }, h('span', {}, t('keyId')), select('keyId', [['', '—'], ...keys.items.filter((k) => !k.revoked && k.role !== 'ledger').map((k) => [k.keyId, `${k.holder} (${k.role}) ${k.keyId.slice(0, 8)}`])], '')),
     field('personId', { name: 'personId', placeholder: 'S2026…' }),
     h('button', { type: 'submit' }, t('create')));
   create.addEventListener('submit', async (e) => {
