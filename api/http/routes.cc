@@ -489,7 +489,7 @@ const std::vector<Route>& Routes() {
         "a room's own events, newest first, with what checks them"},
        ForRoom(RoomEvents)},
       {{verb::get, "/api/rooms/{id}/consumption", kStaff | kStudent,
-        "a room's energy and money per month (or ?period=quarter|year)"},
+        "a room's energy and money per month (or ?period=day|quarter|year)"},
        ForRoom(RoomConsumption)},
       {{verb::get, "/api/power", kSupervisors, "each building's load now"},
        Query("power", {"building"})},

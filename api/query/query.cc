@@ -55,7 +55,7 @@ const std::vector<Entry>& Table() {
       {{"report.consumption",
         {"since", "until", "by", "period", "format"},
         false,
-        "energy and money by room or building per month, quarter or year"},
+        "energy and money by room or building per day, month, quarter or year"},
        ReportOf("consumption")},
       {{"report.violations",
         {"since", "until", "by", "period", "format"},

@@ -1,10 +1,12 @@
 #include "projections/reports/consumption.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/roles.h"
 #include "ledger/status_macros.h"
@@ -129,12 +131,31 @@ absl::Status ConsumptionReport::Load(const ledger::EventStore& store,
   building_of_.clear();
   rows_.clear();
   WL_RETURN_IF_ERROR(LoadBuildings(store, family, building_of_));
-  return ScanPrefix(store, family, kTotalPrefix,
-                    [&](absl::string_view key, absl::string_view value) -> absl::Status {
-                      WL_ASSIGN_OR_RETURN(ConsumptionRow row, Decode(key, value));
-                      rows_[std::string(key)] = std::move(row);
-                      return absl::OkStatus();
-                    });
+  current_day_.clear();
+  WL_RETURN_IF_ERROR(
+      ScanPrefix(store, family, kTotalPrefix,
+                 [&](absl::string_view key, absl::string_view value) -> absl::Status {
+                   WL_ASSIGN_OR_RETURN(ConsumptionRow row, Decode(key, value));
+                   if (IsDayRow(key)) current_day_ = std::max(current_day_, row.period);
+                   rows_[std::string(key)] = std::move(row);
+                   return absl::OkStatus();
+                 }));
+  ForgetDaysBefore(current_day_);
+  return absl::OkStatus();
+}
+
+bool ConsumptionReport::IsDayRow(absl::string_view key) {
+  for (ConsumptionBy by : {ConsumptionBy::kRoom, ConsumptionBy::kBuilding}) {
+    if (absl::StartsWith(key, TotalPrefix(by, Period::kDay))) return true;
+  }
+  return false;
+}
+
+void ConsumptionReport::ForgetDaysBefore(const std::string& day) {
+  for (ConsumptionBy by : {ConsumptionBy::kRoom, ConsumptionBy::kBuilding}) {
+    const std::string prefix = TotalPrefix(by, Period::kDay);
+    rows_.erase(rows_.lower_bound(prefix), rows_.lower_bound(absl::StrCat(prefix, day)));
+  }
 }
 
 void ConsumptionReport::Apply(schema::Envelope::Reader envelope, schema::EventBody::Reader body,
@@ -175,6 +196,13 @@ std::vector<std::pair<std::string, ConsumptionRow*>> ConsumptionReport::RowsOf(
   // in what we saw.
   std::string building_id = building == building_of_.end() ? "" : building->second;
   std::vector<std::pair<std::string, ConsumptionRow*>> out;
+  // Events are dated by appendedAtUs, which never goes back: a past day's
+  // rows are final, so only today's stay in memory.
+  std::string today = DayOf(time_us);
+  if (today > current_day_) {
+    current_day_ = today;
+    ForgetDaysBefore(today);
+  }
   for (Period period : kPeriods) {
     std::string period_text = PeriodOf(period, time_us);
     for (ConsumptionBy by : {ConsumptionBy::kRoom, ConsumptionBy::kBuilding}) {

@@ -1,5 +1,5 @@
 // The consumption report: energy (Wh) and charges (fen) by room and by
-// building, per campus month, quarter and year, summed from the lines of
+// building, per campus day, month, quarter and year, summed from the lines of
 // every DeductionsApplied, and the load-rule violations counted from every
 // ViolationRecorded (by kind, and those that escalated to a lockout); each
 // dated by the event's appendedAtUs in campus time. A room's building comes
@@ -9,7 +9,8 @@
 //
 // A catch-up projection (ledger/subscription.h): Load and Apply run on its
 // runner's thread. It keeps its rows in memory as well as in its family: a
-// few dozen bytes per room and building per month, quarter and year.
+// few dozen bytes per room and building per month, quarter and year, and of
+// the day rows only the current day's (a past day never changes again).
 #pragma once
 
 #include <map>
@@ -82,7 +83,13 @@ class ConsumptionReport final : public ledger::CatchUpProjection {
                                                               int64_t time_us);
 
   std::map<std::string, std::string> building_of_;  // room -> building
-  std::map<std::string, ConsumptionRow> rows_;      // by key
+  // Whether `key` is a row of a day; drops the day rows before `day` from
+  // memory (they stay in the family).
+  static bool IsDayRow(absl::string_view key);
+  void ForgetDaysBefore(const std::string& day);
+
+  std::map<std::string, ConsumptionRow> rows_;  // by key; of days, only current_day_'s
+  std::string current_day_;                     // "YYYY-MM-DD": the latest day seen
 };
 
 struct ConsumptionQuery {

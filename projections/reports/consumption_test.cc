@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+
 #include "ledger/event_format.h"
 #include "ledger/roles.h"
 #include "projections/reports/report_testing.h"
@@ -106,6 +109,49 @@ TEST(ConsumptionReport, EqualsTheDeductionLinesInTheLog) {
     EXPECT_EQ(reported[room.room_id].first, room.energy_wh) << room.room_id;
     EXPECT_EQ(reported[room.room_id].second, room.deductions_fen) << room.room_id;
   }
+}
+
+// Day rows add up to the month's, also when the report restarts between
+// days (a restart keeps only the latest day's rows in memory).
+TEST(ConsumptionReport, DaysAddUpToTheirMonthAcrossARestart) {
+  ReportCampus c;
+  c.Setup();
+  c.Day1();
+  c.Day2();
+  c.CatchUp();
+  c.StopReports();
+  c.StartReports(/*rebuild=*/false);
+  c.Day3();
+  c.October();
+  c.CatchUp();
+  for (ConsumptionBy by : {ConsumptionBy::kRoom, ConsumptionBy::kBuilding}) {
+    std::map<std::pair<std::string, std::string>, std::pair<int64_t, int64_t>> by_month;
+    std::set<std::string> days;
+    for (const ConsumptionRow& row : Read(c.store(), by, Period::kDay)) {
+      ASSERT_EQ(row.period.size(), 10u) << row.period;
+      auto& [energy, fen] = by_month[{row.period.substr(0, 7), row.id}];
+      energy += row.energy_wh;
+      fen += row.amount_fen;
+      days.insert(row.period);
+    }
+    EXPECT_GE(days.size(), 2u);
+    const auto months = Read(c.store(), by, Period::kMonth);
+    ASSERT_EQ(by_month.size(), months.size());
+    for (const ConsumptionRow& month : months) {
+      const auto key = std::make_pair(month.period, month.id);
+      EXPECT_EQ(by_month[key], std::make_pair(month.energy_wh, month.amount_fen))
+          << month.period << " " << month.id;
+    }
+  }
+  // The same rows as one uninterrupted catch-up writes.
+  ReportCampus whole;
+  whole.WholeStory();
+  whole.CatchUp();
+  EXPECT_EQ(Read(c.store(), ConsumptionBy::kRoom, Period::kDay),
+            Read(whole.store(), ConsumptionBy::kRoom, Period::kDay));
+  auto one_day = Read(c.store(), ConsumptionBy::kBuilding, Period::kDay,
+                      DayRange{.since = "2026-10-01", .until = "2026-12-31"});
+  for (const ConsumptionRow& row : one_day) EXPECT_GE(row.period, "2026-10-01");
 }
 
 TEST(ConsumptionReport, DateRangesSelectThePeriodsHoldingThem) {

@@ -18,6 +18,8 @@ absl::string_view PeriodName(Period period) {
       return "quarter";
     case Period::kYear:
       return "year";
+    case Period::kDay:
+      return "day";
   }
   return "month";
 }
@@ -27,7 +29,7 @@ absl::StatusOr<Period> ParsePeriod(absl::string_view name) {
     if (PeriodName(period) == name) return period;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("period '", name, "' is not month, quarter or year"));
+      absl::StrCat("period '", name, "' is not day, month, quarter or year"));
 }
 
 std::string DayOf(int64_t time_us) {
@@ -44,6 +46,8 @@ std::string PeriodOf(Period period, int64_t time_us) {
       return absl::StrFormat("%04d-Q%d", date.year, (date.month - 1) / 3 + 1);
     case Period::kYear:
       return absl::StrFormat("%04d", date.year);
+    case Period::kDay:
+      return DayOf(time_us);
   }
   return "";
 }

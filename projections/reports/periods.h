@@ -12,17 +12,19 @@
 
 namespace wattledger::projections::reports {
 
-enum class Period : uint8_t { kMonth = 0, kQuarter = 1, kYear = 2 };
-inline constexpr Period kPeriods[] = {Period::kMonth, Period::kQuarter, Period::kYear};
+enum class Period : uint8_t { kMonth = 0, kQuarter = 1, kYear = 2, kDay = 3 };
+inline constexpr Period kPeriods[] = {Period::kDay, Period::kMonth, Period::kQuarter,
+                                      Period::kYear};
 
-// "month", "quarter", "year".
+// "day", "month", "quarter", "year".
 absl::string_view PeriodName(Period period);
-// kInvalidArgument for anything but the three names.
+// kInvalidArgument for anything but the four names.
 absl::StatusOr<Period> ParsePeriod(absl::string_view name);
 
 // The campus day of `time_us`: "2026-09-21".
 std::string DayOf(int64_t time_us);
-// The campus month, quarter or year of `time_us`: "2026-09", "2026-Q3", "2026".
+// The campus day, month, quarter or year of `time_us`: "2026-09-21", "2026-09",
+// "2026-Q3", "2026".
 std::string PeriodOf(Period period, int64_t time_us);
 
 // The first microsecond of campus day `day` ("YYYY-MM-DD"); kInvalidArgument

@@ -73,4 +73,4 @@ ABSL_FLAG(std::string, until, "", "report: to this campus date (YYYY-MM-DD), inc
 ABSL_FLAG(
     std::string, by, "",
     "report consumption: room (default) or building; report deposits: cashier, channel or total");
-ABSL_FLAG(std::string, period, "month", "report consumption: month, quarter or year");
+ABSL_FLAG(std::string, period, "month", "report consumption: day, month, quarter or year");

@@ -82,8 +82,8 @@ DL/T 645 frames (offline, nothing is sent; encode prints hex, decode one JSON li
   encode also takes [--password 02000000] [--operator-code 00000000] [--preamble 0-4]
 
 Reports (queries like the views; --format json|csv; dates are campus days):
-  report consumption [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
-  report violations  [--by room|building] [--period month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]   by kind, lockouts
+  report consumption [--by room|building] [--period day|month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+  report violations  [--by room|building] [--period day|month|quarter|year] [--since YYYY-MM-DD] [--until YYYY-MM-DD]   by kind, lockouts
   report deposits    [--by cashier|channel|total] [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   report refunds     [--since YYYY-MM-DD] [--until YYYY-MM-DD]
   report settlement  [--since YYYY-MM-DD] [--until YYYY-MM-DD]   card-center entries and day totals

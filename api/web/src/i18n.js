@@ -64,7 +64,7 @@ const TEXTS = {
   location: ['位置', 'Location'], mode: ['模式', 'Mode'], tariff: ['电价', 'Tariff'], tiers: ['阶梯 (kWh:元)', 'Tiers (kWh:CNY)'],
   allowanceKwhPerYear: ['每人每年免费额度 (kWh)', 'Free kWh per person per year'], effectiveFrom: ['生效时间', 'Effective from'],
   overdraft: ['透支额度', 'Overdraft limit'], limitFen: ['额度 (分)', 'Limit (fen)'],
-  days: ['天', 'days'], never: ['无', 'none'], violations: ['违规用电', 'Violations'],
+  days: ['天', 'days'], day: ['按日', 'By day'], month: ['按月', 'By month'], never: ['无', 'none'], violations: ['违规用电', 'Violations'],
 };
 
 let lang = localStorage.getItem('wl.lang') || (navigator.language.startsWith('zh') ? 'zh' : 'en');

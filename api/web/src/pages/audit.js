@@ -69,6 +69,7 @@ async function verifyLog(progress, status) {
   const ledgerKey = await crypto.subtle.importKey('raw', fromHex(keys.ledgerKey), { name: 'Ed25519' }, false, ['verify']);
   let checked = 0;
   for (const c of checkpoints.items) {
+    if (c.seq >= expected) continue;  // over events appended after this run read the log
     if (chain.get(c.seq) !== c.chainHash) throw new Error(`checkpoint ${c.seq}: its chain hash is not the log's`);
     const seq = new Uint8Array(8);
     new DataView(seq.buffer).setBigUint64(0, BigInt(c.seq));

@@ -1,4 +1,4 @@
-// Reports: consumption and violations per month, quarter or year; deposits
+// Reports: consumption and violations per day, month, quarter or year; deposits
 // by cashier or channel; refunds; the card center's settlement; balances.
 // Each with a chart and a CSV download of exactly the rows shown.
 import { get, query } from '../api.js';
@@ -30,7 +30,7 @@ export async function reportsPage({ main }) {
   const since = h('input', { name: 'since', type: 'date' });
   const until = h('input', { name: 'until', type: 'date' });
   const by = h('select', { name: 'by' });
-  const period = select('period', [['month', 'month'], ['quarter', 'quarter'], ['year', 'year']], 'month');
+  const period = select('period', [['day', 'day'], ['month', 'month'], ['quarter', 'quarter'], ['year', 'year']], 'month');
   const result = h('div');
   const progress = h('progress', { id: 'report-progress', hidden: true });
   const csv = h('a', { id: 'csv', class: 'button', download: true }, t('downloadCsv'));

@@ -43,13 +43,23 @@ async function verifyAll(events, keys) {
   }));
 }
 
-// kWh and money per period from the consumption report's lines.
-export function consumptionChart(el, items) {
-  const periods = items.map((i) => i.period);
-  chart(el).setOption(seriesOption(periods, [
-    { name: 'kWh', data: items.map((i) => (Number(i.energyWh || 0) / 1000).toFixed(3)) },
-    { name: 'CNY', data: items.map((i) => (Number(i.amountFen || i.chargedFen || 0) / 100).toFixed(2)) },
-  ]));
+// A room's consumption chart (kWh and CNY per day or month, from the
+// consumption report) with its day/month switch.
+export function usageSection(title, base) {
+  const box = h('div', { class: 'chart', id: 'usage-chart' });
+  let drawn = null;
+  const draw = async (period) => {
+    const usage = await get(`${base}/consumption?period=${period}`);
+    drawn ??= chart(box);
+    drawn.setOption(seriesOption(usage.items.map((i) => i.period), [
+      { name: 'kWh', data: usage.items.map((i) => (Number(i.energyWh || 0) / 1000).toFixed(3)) },
+      { name: 'CNY', data: usage.items.map((i) => (Number(i.amountFen || 0) / 100).toFixed(2)) },
+    ]), { notMerge: true });
+    box.dataset.period = period;
+  };
+  const switcher = h('span', { class: 'toolbar' },
+    ['day', 'month'].map((p) => h('button', { class: 'small', 'data-period': p, onclick: () => draw(p) }, t(p))));
+  return { element: section(title, switcher, box), draw };
 }
 
 export function eventKind(e) {
@@ -77,6 +87,7 @@ export async function roomPage({ session, args, main }) {
     supervisor ? get('/api/keys') : Promise.resolve({ items: [] }),
   ]);
   const r = room.items[0];
+  const usage = usageSection(t('consumption'), base);
   const b = balance.items[0] || {};
   const verified = supervisor ? await verifyAll(events.items, keys.items) : events.items.map(() => true);
   main.append(
@@ -90,8 +101,7 @@ export async function roomPage({ session, args, main }) {
     section(t('live'), table(status.items.flatMap((s) => s.meters || []),
       ['meter', 'circuit', 'link', 'readAt', 'voltageDv', 'currentMa', 'powerW', 'powerFactorMilli', 'relayOpen'])),
     why.items.length ? section(t('why'), table(why.items, undefined)) : null,
-    section(t('consumption'), h('div', { class: 'chart', id: 'room-chart' })),
+    usage.element,
     section(t('history'), historyTable(events.items, verified)));
-  const usage = await get(`${base}/consumption`);
-  consumptionChart(main.querySelector('#room-chart'), usage.items);
+  await usage.draw('day');
 }

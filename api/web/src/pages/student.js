@@ -4,14 +4,14 @@
 import { get, post } from '../api.js';
 import { h, section, table, field, message, yuan, kwh } from '../ui.js';
 import { t } from '../i18n.js';
-import { consumptionChart } from './rooms.js';
+import { usageSection } from './rooms.js';
 
 export async function studentPage({ main }) {
   const me = (await get('/api/me')).items[0];
   const room = me.room;
   const base = `/api/rooms/${encodeURIComponent(room)}`;
-  const [balance, usage, reminders] = await Promise.all([
-    get(`${base}/balance`), get(`${base}/consumption`), get('/api/me/notifications')]);
+  const [balance, reminders] = await Promise.all([get(`${base}/balance`), get('/api/me/notifications')]);
+  const usage = usageSection(t('usage'), base);
   const b = balance.items[0] || {};
   // At this month's average daily use, the days the balance and allowance last.
   const dayOfMonth = new Date(Date.now() + 8 * 3600e3).getUTCDate();
@@ -37,8 +37,8 @@ export async function studentPage({ main }) {
       h('div', { class: 'tile' }, h('h3', {}, t('allowanceLeft')), h('p', {}, h('b', {}, kwh(b.allowanceLeftWh)))),
       h('div', { class: 'tile' }, h('h3', {}, t('power')), h('p', {}, h('b', {}, me.power), ' ', me.why || '')),
       h('div', { class: 'tile' }, h('h3', {}, t('predictedCut')), h('p', { id: 'predicted-cut' }, h('b', {}, predicted)))),
-    section(t('usage'), h('div', { class: 'chart', id: 'usage-chart' })),
+    usage.element,
     section(t('reminders'), table(reminders.items, ['kind', 'state', 'text', 'queuedSeq'])),
     section(t('changePassword'), password));
-  consumptionChart(main.querySelector('#usage-chart'), usage.items);
+  await usage.draw('day');
 }
