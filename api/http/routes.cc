@@ -19,6 +19,7 @@
 #include "ledger/roles.h"
 #include "projections/domain.h"
 #include "projections/monitoring/alarm_book.h"
+#include "projections/reports/periods.h"
 #include "projections/reports/reports.h"
 
 namespace wattledger::http {
@@ -99,22 +100,17 @@ Handler RoomQuery(std::string name) {
   });
 }
 
-// The consumption report's lines for one room.
+// The consumption report's rows of one room; by day, the last 31 days.
 Response RoomConsumption(Call& call, const std::string& room) {
-  query::Query q{.name = "report.consumption", .args = {{"by", "room"}}};
   std::string period = Param(call.query, "period");
-  q.args["period"] = period.empty() ? "month" : period;
-  Response all = QueryResponse(call, std::move(q));
-  if (all.result() != status::ok) return all;
-  nlohmann::json items = nlohmann::json::array();
-  nlohmann::json parsed = nlohmann::json::parse(all.body(), nullptr, false);
-  if (parsed.is_object() && parsed["items"].is_array()) {
-    for (const auto& item : parsed["items"]) {
-      if (item.is_object() && item.value("roomId", "") == room) items.push_back(item);
-    }
+  if (period.empty()) period = "month";
+  query::Query q{.name = "report.consumption",
+                 .args = {{"by", "room"}, {"id", room}, {"period", period}}};
+  if (period == "day") {
+    q.args["since"] =
+        projections::reports::DayOf(absl::ToUnixMicros(absl::Now() - absl::Hours(24 * 30)));
   }
-  return JsonResponse(status::ok, nlohmann::json{{"items", items}}.dump(
-                                      -1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return QueryResponse(call, std::move(q));
 }
 
 std::string SessionJson(const WebSession& session, const std::optional<WebUser>& user) {

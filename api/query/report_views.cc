@@ -41,6 +41,7 @@ absl::StatusOr<reports::ConsumptionQuery> ConsumptionQueryOf(const Args& args,
   WL_ASSIGN_OR_RETURN(query.by, reports::ParseConsumptionBy(by.empty() ? "room" : by));
   WL_ASSIGN_OR_RETURN(query.period, reports::ParsePeriod(period.empty() ? "month" : period));
   query.days = days;
+  query.id = Arg(args, "id");
   return query;
 }
 

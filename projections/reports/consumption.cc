@@ -252,15 +252,20 @@ absl::StatusOr<std::vector<ConsumptionRow>> ReadConsumption(const ledger::EventS
     WL_RETURN_IF_ERROR(LoadBuildings(store, family, building_of));
   std::vector<ConsumptionRow> out;
   KeyRange keys = PeriodKeys(TotalPrefix(query.by, query.period), query.period, query.days);
-  WL_RETURN_IF_ERROR(ScanRows(store, family, keys,
-                              [&](absl::string_view key, absl::string_view value) -> absl::Status {
-                                WL_ASSIGN_OR_RETURN(ConsumptionRow row, Decode(key, value));
-                                auto building = building_of.find(row.id);
-                                if (building != building_of.end())
-                                  row.building_id = building->second;
-                                out.push_back(std::move(row));
-                                return absl::OkStatus();
-                              }));
+  WL_RETURN_IF_ERROR(ScanRows(
+      store, family, keys, [&](absl::string_view key, absl::string_view value) -> absl::Status {
+        // Keys end in "/" id: other rows are passed
+        // over without being decoded.
+        if (!query.id.empty() && !absl::EndsWith(key, absl::StrCat("/", query.id))) {
+          return absl::OkStatus();
+        }
+        WL_ASSIGN_OR_RETURN(ConsumptionRow row, Decode(key, value));
+        if (!query.id.empty() && row.id != query.id) return absl::OkStatus();
+        auto building = building_of.find(row.id);
+        if (building != building_of.end()) row.building_id = building->second;
+        out.push_back(std::move(row));
+        return absl::OkStatus();
+      }));
   return out;
 }
 

@@ -95,7 +95,8 @@ class ConsumptionReport final : public ledger::CatchUpProjection {
 struct ConsumptionQuery {
   ConsumptionBy by = ConsumptionBy::kRoom;
   Period period = Period::kMonth;
-  DayRange days = {};  // the periods holding these days
+  DayRange days = {};   // the periods holding these days
+  std::string id = "";  // only this room's (or building's) rows; "": all
 };
 
 // The report's rows for `query`, by period, then id. kInvalidArgument for a

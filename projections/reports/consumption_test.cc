@@ -176,6 +176,26 @@ TEST(ConsumptionReport, DateRangesSelectThePeriodsHoldingThem) {
                   .empty());
 }
 
+TEST(ConsumptionReport, OneRoomsRowsAreTheAllRoomsRowsOfThatRoom) {
+  ReportCampus c;
+  c.WholeStory();
+  c.CatchUp();
+  for (Period period : kPeriods) {
+    std::vector<ConsumptionRow> expected;
+    for (const ConsumptionRow& row : Read(c.store(), ConsumptionBy::kRoom, period)) {
+      if (row.id == "B01-101") expected.push_back(row);
+    }
+    auto one = ReadConsumption(
+        c.store(), ConsumptionQuery{.by = ConsumptionBy::kRoom, .period = period, .id = "B01-101"});
+    ASSERT_TRUE(one.ok()) << one.status();
+    EXPECT_FALSE(one->empty()) << PeriodName(period);
+    EXPECT_EQ(*one, expected) << PeriodName(period);
+  }
+  auto none = ReadConsumption(c.store(), ConsumptionQuery{.id = "B01-10"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty()) << "a prefix of an id is not that id";
+}
+
 TEST(ConsumptionReport, RefusesBadRanges) {
   ReportCampus c;
   c.CatchUp();
