@@ -16,6 +16,7 @@ namespace {
 using beast_http::status;
 
 constexpr size_t kEventsPageMax = 2000;
+constexpr size_t kCheckpointsPageMax = 5000;
 
 std::string Dump(const nlohmann::json& json) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -118,21 +119,25 @@ Response ListKeys(Call& call) {
 }
 
 Response ListCheckpoints(Call& call) {
+  const uint64_t from = NumberParam(call, "from", 0);
+  const size_t limit = std::min<uint64_t>(NumberParam(call, "limit", 1000), kCheckpointsPageMax);
+  auto json = [](const ledger::StoredCheckpoint& checkpoint) {
+    return nlohmann::json{{"seq", checkpoint.seq},
+                          {"chainHash", ledger::ToHex(absl::MakeConstSpan(checkpoint.chain_hash))},
+                          {"signature", ledger::ToHex(absl::MakeConstSpan(checkpoint.signature))},
+                          {"canonical", absl::Base64Escape(checkpoint.canonical)}};
+  };
   nlohmann::json items = nlohmann::json::array();
-  uint64_t from = 0;
-  while (true) {
-    auto page = call.api.ledger->store().ReadCheckpoints(from, 1000);
+  if (limit > 0) {
+    auto page = call.api.ledger->store().ReadCheckpoints(from, limit);
     if (!page.ok()) return ErrorResponse(page.status());
-    for (const auto& checkpoint : *page) {
-      items.push_back({{"seq", checkpoint.seq},
-                       {"chainHash", ledger::ToHex(absl::MakeConstSpan(checkpoint.chain_hash))},
-                       {"signature", ledger::ToHex(absl::MakeConstSpan(checkpoint.signature))},
-                       {"canonical", absl::Base64Escape(checkpoint.canonical)}});
-      from = checkpoint.seq + 1;
-    }
-    if (page->size() < 1000) break;
+    for (const auto& checkpoint : *page) items.push_back(json(checkpoint));
   }
-  return JsonResponse(status::ok, Dump(nlohmann::json{{"items", items}}));
+  auto latest = call.api.ledger->store().LastCheckpoint();
+  if (!latest.ok()) return ErrorResponse(latest.status());
+  return JsonResponse(status::ok,
+                      Dump({{"items", items},
+                            {"latest", latest->has_value() ? json(**latest) : nlohmann::json()}}));
 }
 
 }  // namespace wattledger::http

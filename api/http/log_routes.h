@@ -17,7 +17,8 @@ Response ListEvents(Call& call);
 Response RoomEvents(Call& call, const std::string& room);
 // GET /api/keys: every registered key: id, raw public key, role, holder, revoked.
 Response ListKeys(Call& call);
-// GET /api/checkpoints: every signed checkpoint, with its canonical bytes.
+// GET /api/checkpoints?from=SEQ&limit=N (N <= 5000, default 1000; 0: none):
+// signed checkpoints in seq order with their canonical bytes, and "latest".
 Response ListCheckpoints(Call& call);
 
 }  // namespace wattledger::http

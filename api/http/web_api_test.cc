@@ -607,7 +607,20 @@ TEST_F(WebApiTest, TheLogIsServedWithWhatChecksIt) {
   for (const auto& event : room_events["items"]) {
     EXPECT_EQ(event["stream"], "room:B01-101");
   }
-  EXPECT_EQ(Fetch(verb::get, "/api/checkpoints", auditor.cookie).result(), status::ok);
+  // Checkpoints come a page at a time, the newest beside every page.
+  Response all = Fetch(verb::get, "/api/checkpoints", auditor.cookie);
+  ASSERT_EQ(all.result(), status::ok);
+  const nlohmann::json checkpoints = nlohmann::json::parse(all.body());
+  const nlohmann::json none =
+      nlohmann::json::parse(Fetch(verb::get, "/api/checkpoints?limit=0", auditor.cookie).body());
+  EXPECT_TRUE(none["items"].empty());
+  EXPECT_EQ(none["latest"], checkpoints["latest"]);
+  ASSERT_FALSE(checkpoints["items"].empty()) << "creating a ledger signs a checkpoint";
+  EXPECT_EQ(checkpoints["items"].back(), checkpoints["latest"]);
+  const uint64_t last = checkpoints["items"].back()["seq"];
+  const nlohmann::json after = nlohmann::json::parse(
+      Fetch(verb::get, absl::StrCat("/api/checkpoints?from=", last + 1), auditor.cookie).body());
+  EXPECT_TRUE(after["items"].empty());
 }
 
 TEST_F(WebApiTest, AdminsDisableAndResetAccountsAndEveryoneChangesTheirOwnPassword) {

@@ -21,6 +21,25 @@ function contains(haystack, needle) {
   return needle.length === 0;
 }
 
+// The checkpoints in seq order, fetched a page at a time: next() is the
+// following one, or null after the last.
+function checkpointCursor() {
+  let page = [];
+  let index = 0;
+  let from = 0;
+  let done = false;
+  return async function next() {
+    if (index < page.length) return page[index++];
+    if (done) return null;
+    page = (await get(`/api/checkpoints${query({ from, limit: PAGE })}`)).items;
+    index = 0;
+    done = page.length < PAGE;
+    if (!page.length) return null;
+    from = page[page.length - 1].seq + 1;
+    return page[index++];
+  };
+}
+
 // Every event from seq 1, page by page; `onPage(events, head)` sees each page.
 async function eachPage(onPage) {
   let from = 1;
@@ -40,7 +59,12 @@ async function verifyLog(progress, status) {
     const id = hex(await crypto.subtle.digest('SHA-256', fromHex(k.publicKey)));
     if (id !== k.keyId) throw new Error(`key ${k.keyId}: its id is not the SHA-256 of its public key`);
   }
-  const chain = new Map();  // seq -> chain hash, for the checkpoints
+  // Each checkpoint is checked when the events reach its seq, so nothing
+  // but the current pages is held.
+  const ledgerKey = await crypto.subtle.importKey('raw', fromHex(keys.ledgerKey), { name: 'Ed25519' }, false, ['verify']);
+  const nextCheckpoint = checkpointCursor();
+  let checkpoint = await nextCheckpoint();
+  let checked = 0;
   let previous = '0'.repeat(64);
   let expected = 1;
   const head = await eachPage(async (events, headSeq) => {
@@ -57,7 +81,18 @@ async function verifyLog(progress, status) {
       if (!publicKey || !(await verifyEvent(publicKey, e.signature, body))) {
         throw new Error(`seq ${e.seq}: bad signature`);
       }
-      chain.set(e.seq, hash);
+      for (; checkpoint && checkpoint.seq <= e.seq; checkpoint = await nextCheckpoint()) {
+        if (checkpoint.seq !== e.seq || checkpoint.chainHash !== hash) {
+          throw new Error(`checkpoint ${checkpoint.seq}: its chain hash is not the log's`);
+        }
+        const seq = new Uint8Array(8);
+        new DataView(seq.buffer).setBigUint64(0, BigInt(checkpoint.seq));
+        const message = new Uint8Array([...CHECKPOINT_DOMAIN, ...seq, ...fromHex(checkpoint.chainHash)]);
+        if (!(await crypto.subtle.verify({ name: 'Ed25519' }, ledgerKey, fromHex(checkpoint.signature), message))) {
+          throw new Error(`checkpoint ${checkpoint.seq}: bad signature`);
+        }
+        checked++;
+      }
       previous = hash;
       expected = e.seq + 1;
     }
@@ -65,20 +100,7 @@ async function verifyLog(progress, status) {
     progress.value = expected - 1;
     status.textContent = `${expected - 1} / ${headSeq} ${t('events')}`;
   });
-  const checkpoints = await get('/api/checkpoints');
-  const ledgerKey = await crypto.subtle.importKey('raw', fromHex(keys.ledgerKey), { name: 'Ed25519' }, false, ['verify']);
-  let checked = 0;
-  for (const c of checkpoints.items) {
-    if (c.seq >= expected) continue;  // over events appended after this run read the log
-    if (chain.get(c.seq) !== c.chainHash) throw new Error(`checkpoint ${c.seq}: its chain hash is not the log's`);
-    const seq = new Uint8Array(8);
-    new DataView(seq.buffer).setBigUint64(0, BigInt(c.seq));
-    const message = new Uint8Array([...CHECKPOINT_DOMAIN, ...seq, ...fromHex(c.chainHash)]);
-    if (!(await crypto.subtle.verify({ name: 'Ed25519' }, ledgerKey, fromHex(c.signature), message))) {
-      throw new Error(`checkpoint ${c.seq}: bad signature`);
-    }
-    checked++;
-  }
+  // Checkpoints past the events read cover events appended since: not checked.
   return { head, checked };
 }
 
@@ -109,13 +131,15 @@ async function exportLog(progress, status) {
     progress.value = events[events.length - 1].seq;
     status.textContent = `${progress.value} / ${headSeq} ${t('events')}`;
   });
-  const checkpoints = await get('/api/checkpoints');
+  const checkpoints = [];
+  const nextCheckpoint = checkpointCursor();
+  for (let c = await nextCheckpoint(); c; c = await nextCheckpoint()) checkpoints.push(record(fromBase64(c.canonical)));
   download(parts, 'wattledger.log');
-  download(checkpoints.items.map((c) => record(fromBase64(c.canonical))), 'wattledger.log.checkpoints');
+  download(checkpoints, 'wattledger.log.checkpoints');
 }
 
 export async function auditPage({ main }) {
-  const [head, checkpoints] = await Promise.all([get('/api/head'), get('/api/checkpoints')]);
+  const [head, checkpoints] = await Promise.all([get('/api/head'), get('/api/checkpoints?limit=0')]);
   const progress = h('progress', { id: 'audit-progress', value: 0, max: head.seq });
   const status = h('span', { id: 'audit-status' });
   const run = (action) => async (e) => {
@@ -141,5 +165,5 @@ export async function auditPage({ main }) {
         h('button', { id: 'export', onclick: run(async (p, s) => { await exportLog(p, s); return `✓ ${t('done')}`; }) }, t('exportLog')),
         progress, status),
       h('p', { class: 'note' }, 'wattctl verify --file wattledger.log --ledger-key LEDGER.pub   (offline, on your own machine)')),
-    section(t('checkpoints'), table(checkpoints.items.slice(-50).reverse(), ['seq', 'chainHash', 'signature'])));
+    section(t('checkpoints'), table(checkpoints.latest ? [checkpoints.latest] : [], ['seq', 'chainHash', 'signature'])));
 }
